@@ -1,0 +1,1 @@
+"""Driving LAMMPS: presets, input scripts and the `glassdyn simulate` runner."""

@@ -1,0 +1,1 @@
+"""OVITO modifiers (registered under the OVITO.Modifier entry point group)."""
