@@ -1,0 +1,355 @@
+"""Model files that are safe to share: loading never executes code from the file.
+
+A glassdyn model file (suffix ``.gdm``) is a zip archive holding
+
+``meta.json``
+    format name and version, glassdyn version, model kind and parameters, the feature names the
+    model was trained on (in order), the selected features, the descriptor parameters needed to
+    recompute those features, the training metrics and any user data.
+``arrays.npz``
+    plain float arrays (no object arrays; read with ``allow_pickle=False``): the scaler mean and
+    scale and, for linear models, the weights and intercept.
+``model.skops`` (MLP and Gaussian process only)
+    the fitted scikit-learn regressor in the `skops <https://skops.readthedocs.io>`_ format.
+
+Loading is safe by construction:
+
+* no pickle anywhere: JSON is parsed with :mod:`json`, arrays with ``allow_pickle=False``;
+* any other zip member (e.g. a pickle someone slipped in) is refused before anything is read;
+* the skops part is checked twice before it is loaded: every type named in its schema must be
+  on :data:`ALLOWED_TYPES` (scikit-learn MLP/GP classes, their kernels and optimisers, numpy
+  arrays and plain containers), and :func:`skops.io.get_untrusted_types` may only report types
+  on :data:`TRUSTED_TYPES`, which is then passed to :func:`skops.io.loads` as the explicit
+  trusted list. Anything else (``builtins.eval``, ``os.system``, ``functools.partial``, ...) is
+  refused with :class:`~glassdyn.errors.InputError` naming it.
+
+Files are written to a temporary file in the target folder and renamed.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import GlassdynError, InputError
+from .learn import MODELS, PropensityModel, _jsonable
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "SUFFIX", "TRUSTED_TYPES", "ALLOWED_TYPES", "save_model",
+           "load_model", "read_meta"]
+
+FORMAT = "glassdyn-model"
+FORMAT_VERSION = 1
+SUFFIX = ".gdm"
+_MEMBERS = {"meta.json", "arrays.npz", "model.skops"}
+
+#: Types outside skops' default trust that glassdyn accepts (passed as ``trusted`` to skops).
+TRUSTED_TYPES = frozenset({
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.gaussian_process.kernels.ConstantKernel",
+    "sklearn.gaussian_process.kernels.Product",
+    "sklearn.gaussian_process.kernels.Sum",
+    "sklearn.gaussian_process.kernels.RBF",
+    "sklearn.gaussian_process.kernels.WhiteKernel",
+    "sklearn.gaussian_process.kernels.Matern",
+    "sklearn.gaussian_process.kernels.RationalQuadratic",
+    "sklearn.gaussian_process.kernels.DotProduct",
+    "sklearn.gaussian_process.kernels.Exponentiation",
+})
+
+#: Every type that may appear anywhere in the skops schema of a glassdyn model.
+ALLOWED_TYPES = TRUSTED_TYPES | frozenset({
+    "sklearn.neural_network._multilayer_perceptron.MLPRegressor",
+    "sklearn.gaussian_process._gpr.GaussianProcessRegressor",
+    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int",
+    "builtins.float", "builtins.bool", "builtins.NoneType",
+    "numpy.ndarray", "numpy.float64", "numpy.float32", "numpy.int64", "numpy.int32", "numpy.bool_",
+    "numpy.random.mtrand.RandomState", "numpy.random._generator.Generator",
+    "numpy.random._pcg64.PCG64", "numpy.random._mt19937.MT19937",
+})
+
+_EXPECTED_CLASS = {
+    "mlp": "sklearn.neural_network._multilayer_perceptron.MLPRegressor",
+    "gp": "sklearn.gaussian_process._gpr.GaussianProcessRegressor",
+}
+
+
+# ============================================================================ writing
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_model(model: PropensityModel, path, *, descriptor_params: Mapping | None = None,
+               metrics: Mapping | None = None, target: str | None = None,
+               extra: Mapping | None = None) -> Path:
+    """Write a fitted :class:`~glassdyn.learn.PropensityModel` to a ``.gdm`` file.
+
+    Parameters
+    ----------
+    model : PropensityModel
+        Fitted model.
+    path : str or Path
+        Output file (``.gdm`` suggested). Written atomically (temporary file + rename).
+    descriptor_params : mapping, optional
+        Parameters of the descriptors the features were computed with (e.g.
+        ``FeatureTable.params``); ``glassdyn predict`` recomputes features with them.
+    metrics : mapping, optional
+        Training / cross-validation metrics (JSON-serialisable).
+    target : str, optional
+        Name of the target column (e.g. ``propensity``).
+    extra : mapping, optional
+        Any other JSON-serialisable information.
+
+    Returns
+    -------
+    Path
+    """
+    from . import __version__
+    if not hasattr(model, "estimator_"):
+        raise GlassdynError("cannot save an unfitted model; call fit() first")
+    path = Path(path)
+    kind = model.model
+    params = {k: _jsonable(v) for k, v in model.get_params().items()}
+    if callable(model.select):
+        params["select"] = getattr(model.select, "__name__", "custom")
+    meta: dict[str, Any] = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "glassdyn_version": __version__,
+        "model": kind, "params": params,
+        "feature_names": [str(n) for n in model.feature_names_in_],
+        "support": [int(i) for i in model.support_],
+        "selected_features": list(model.selected_features_),
+        "n_train": int(model.n_train_), "train_groups": [_jsonable(g) for g in model.train_groups_],
+        "target": target,
+        "descriptor_params": json.loads(json.dumps(descriptor_params or {}, default=_jsonable)),
+        "metrics": json.loads(json.dumps(metrics or {}, default=_jsonable)),
+        "extra": json.loads(json.dumps(extra or {}, default=_jsonable)),
+    }
+    arrays = {"scaler_mean": np.asarray(model.scaler_.mean_, float),
+              "scaler_scale": np.asarray(model.scaler_.scale_, float),
+              "scaler_var": np.asarray(model.scaler_.var_, float)}
+    skops_bytes = None
+    if kind in ("linear", "ridge", "lasso"):
+        arrays["coef"] = np.asarray(model.estimator_.coef_, float).reshape(-1)
+        arrays["intercept"] = np.asarray([model.estimator_.intercept_], float).reshape(-1)
+    else:
+        import skops.io as sio
+        skops_bytes = sio.dumps(model.estimator_)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("meta.json", json.dumps(meta, indent=1, sort_keys=False))
+        abuf = io.BytesIO()
+        np.savez(abuf, **arrays)
+        z.writestr("arrays.npz", abuf.getvalue())
+        if skops_bytes is not None:
+            z.writestr("model.skops", skops_bytes)
+    _atomic_write(path, buf.getvalue())
+    return path
+
+
+# ============================================================================ reading
+def _not_a_model(path, why: str) -> InputError:
+    return InputError(f"not a glassdyn model file ({why}); give a .gdm file written by "
+                      "'glassdyn train' or glassdyn.modelfile.save_model", source=str(path))
+
+
+def _open(path) -> tuple[zipfile.ZipFile, Path]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", source=str(path))
+    if not zipfile.is_zipfile(path):
+        raise _not_a_model(path, "it is not a zip archive")
+    try:
+        z = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise _not_a_model(path, f"damaged zip: {exc}") from exc
+    names = set(z.namelist())
+    unknown = sorted(names - _MEMBERS)
+    if unknown:
+        raise InputError(f"refusing to load: the model file holds unexpected members {unknown} "
+                         f"(a glassdyn model holds only {sorted(_MEMBERS)}); it may have been tampered with",
+                         source=str(path))
+    if "meta.json" not in names:
+        raise _not_a_model(path, "no meta.json")
+    return z, path
+
+
+def _parse_meta(z: zipfile.ZipFile, path: Path) -> dict:
+    try:
+        meta = json.loads(z.read("meta.json").decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _not_a_model(path, f"meta.json is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _not_a_model(path, "meta.json does not declare format 'glassdyn-model'")
+    fv = meta.get("format_version")
+    if not isinstance(fv, int) or fv > FORMAT_VERSION:
+        raise InputError(f"model file format version {fv} is newer than this glassdyn reads ({FORMAT_VERSION}); "
+                         f"it was written by glassdyn {meta.get('glassdyn_version')}: upgrade glassdyn",
+                         source=str(path))
+    if meta.get("model") not in MODELS:
+        raise InputError(f"unknown model kind {meta.get('model')!r} in the model file", source=str(path))
+    for key in ("feature_names", "support", "params"):
+        if key not in meta:
+            raise _not_a_model(path, f"meta.json lacks '{key}'")
+    return meta
+
+
+def read_meta(path) -> dict:
+    """The metadata of a model file (feature names, descriptor parameters, metrics, versions)."""
+    z, path = _open(path)
+    with z:
+        return _parse_meta(z, path)
+
+
+def _schema_types(schema) -> set[str]:
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, dict):
+            mod, cls = o.get("__module__"), o.get("__class__")
+            if mod is not None or cls is not None:
+                found.add(f"{mod}.{cls}")
+            if o.get("__loader__") in ("TypeNode", "FunctionNode", "MethodNode", "OperatorFuncNode") \
+                    and isinstance(o.get("content"), dict):
+                c = o["content"]
+                if "__module__" in c or "__class__" in c:
+                    found.add(f"{c.get('__module__')}.{c.get('__class__')}")
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+    return found
+
+
+def _load_skops(data: bytes, kind: str, path: Path):
+    try:
+        import skops.io as sio
+    except ImportError as exc:  # pragma: no cover
+        raise GlassdynError("loading an MLP or GP model needs skops: pip install 'glassdyn[models]'") from exc
+    try:
+        inner = zipfile.ZipFile(io.BytesIO(data))
+        schema = json.loads(inner.read("schema.json").decode("utf-8"))
+    except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"the model part (model.skops) is damaged: {exc}", source=str(path)) from exc
+    found = _schema_types(schema)
+    refused = sorted(t for t in found if t not in ALLOWED_TYPES)
+    if refused:
+        raise InputError(f"refusing to load: the model part references types that are not allowed: "
+                         f"{', '.join(refused)}; the file may have been tampered with", source=str(path))
+    untrusted = sio.get_untrusted_types(data=data)
+    bad = sorted(t for t in untrusted if t not in TRUSTED_TYPES)
+    if bad:
+        raise InputError(f"refusing to load: skops reports untrusted types {', '.join(bad)}; "
+                         "the file may have been tampered with", source=str(path))
+    obj = sio.loads(data, trusted=sorted(untrusted))
+    full = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    if full != _EXPECTED_CLASS[kind]:
+        raise InputError(f"the model part holds a {full}, expected {_EXPECTED_CLASS[kind]}", source=str(path))
+    return obj
+
+
+def load_model(path) -> PropensityModel:
+    """Load a ``.gdm`` model file without executing any code from it.
+
+    Returns
+    -------
+    PropensityModel
+        Fitted; ``predict`` gives the same numbers as the saved model. Extra attributes:
+        ``metadata_`` (the parsed ``meta.json``: feature names, descriptor parameters,
+        metrics, glassdyn version) and ``source_`` (the path).
+
+    Raises
+    ------
+    InputError
+        For a missing file, a file that is not a glassdyn model, a newer format, or a file
+        with unexpected members or types (possible tampering).
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from . import __version__
+    z, path = _open(path)
+    with z:
+        meta = _parse_meta(z, path)
+        kind = meta["model"]
+        if "arrays.npz" not in z.namelist():
+            raise _not_a_model(path, "no arrays.npz")
+        try:
+            with np.load(io.BytesIO(z.read("arrays.npz")), allow_pickle=False) as npz:
+                arrays = {k: np.asarray(npz[k]) for k in npz.files}
+        except ValueError as exc:  # object arrays need pickle: refused
+            raise InputError(f"refusing to load arrays.npz: {exc}", source=str(path)) from exc
+        skops_data = z.read("model.skops") if "model.skops" in z.namelist() else None
+
+    names = [str(n) for n in meta["feature_names"]]
+    support = np.asarray(meta["support"], dtype=np.int64)
+    if support.size == 0 or support.min() < 0 or support.max() >= len(names):
+        raise InputError("selected feature indices out of range in meta.json", source=str(path))
+    k = len(support)
+    for key in ("scaler_mean", "scaler_scale", "scaler_var"):
+        if key not in arrays or arrays[key].shape != (k,) or arrays[key].dtype.kind != "f":
+            raise InputError(f"arrays.npz lacks a float '{key}' of length {k}", source=str(path))
+    params = dict(meta["params"])
+    known = PropensityModel().get_params()
+    params = {p: v for p, v in params.items() if p in known}
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    if params.get("select") is not None and params["select"] not in ("imbalance", "lasso", "pearson"):
+        params["select"] = None  # a custom callable cannot be restored; the fitted support is kept
+    model = PropensityModel(**params)
+    model.model = kind
+
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_, scaler.var_ = arrays["scaler_mean"], arrays["scaler_scale"], arrays["scaler_var"]
+    scaler.n_features_in_ = k
+    scaler.n_samples_seen_ = int(meta.get("n_train", 0))
+    if kind in ("linear", "ridge", "lasso"):
+        from sklearn import linear_model
+        cls = {"linear": linear_model.LinearRegression, "ridge": linear_model.Ridge,
+               "lasso": linear_model.Lasso}[kind]
+        est = cls()
+        coef = arrays.get("coef")
+        icpt = arrays.get("intercept")
+        if coef is None or icpt is None or coef.shape != (k,) or icpt.shape != (1,):
+            raise InputError(f"arrays.npz lacks the linear weights (coef of length {k}, intercept)", source=str(path))
+        est.coef_ = coef.astype(float)
+        est.intercept_ = float(icpt[0])
+        est.n_features_in_ = k
+    else:
+        if skops_data is None:
+            raise InputError(f"the '{kind}' model file has no model.skops part", source=str(path))
+        est = _load_skops(skops_data, kind, path)
+        if getattr(est, "n_features_in_", k) != k:
+            raise InputError(f"the model part expects {est.n_features_in_} features, meta.json lists {k}",
+                             source=str(path))
+    model.scaler_ = scaler
+    model.estimator_ = est
+    model.selector_ = None
+    model.feature_names_in_ = np.asarray(names, dtype=object)
+    model.n_features_in_ = len(names)
+    model.support_ = support
+    model.selected_features_ = [names[i] for i in support]
+    model.n_train_ = int(meta.get("n_train", 0))
+    model.train_groups_ = list(meta.get("train_groups", []))
+    model.metadata_ = meta
+    model.source_ = str(path)
+    v = meta.get("glassdyn_version")
+    model._context = (f"model file {path} (trained with glassdyn {v}" +
+                      (f"; this is glassdyn {__version__})" if v != __version__ else ")"))
+    return model
