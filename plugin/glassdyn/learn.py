@@ -265,7 +265,9 @@ def stack_tables(tables: Sequence, targets: Sequence | None = None, *, labels: S
         if names0 is None:
             names0 = names
         elif names != names0:
-            idx = check_feature_names(names0, names, context=f"configuration {labels[0]}")  # raises
+            # same names in another order: pick by name (the tables are named); else a clear error
+            idx = check_feature_names(names0, names, reorder=sorted(names) == sorted(names0),
+                                      context=f"the features of configuration {labels[0]}")
             v = v[:, idx]
         mats.append(v)
     X = np.vstack(mats)
