@@ -226,17 +226,16 @@ def write_outputs(result, reference, dump_path: str, table_path: str, *, times=N
 
 
 def run(args: argparse.Namespace) -> int:
-    from .adapters.lammps_dump import read_dump
     from .dynamics import analyze_ensemble
-    from .replicas import load_ensemble
+    from .replicas import load_ensemble, read_reference
     ensembles = find_ensembles(args.inputs, args.reference)
     several = len(ensembles) > 1
     progress = not args.no_progress
     for e in ensembles:
         dt = float(e["dt"]) if (e.get("dt") and args.dt == 0.005) else args.dt
-        ref = read_dump(e["reference"])
+        ref = read_reference(e["reference"])
         pot = default_potential(ref, args.potential)
-        ens = load_ensemble(e["replicas"], e["reference"], dt=dt, progress=progress)
+        ens = load_ensemble(e["replicas"], ref, dt=dt, progress=progress)
         res = analyze_ensemble(ens, potential=pot, cage_relative=args.cage_relative, absolute=args.absolute,
                                drift=not args.no_drift_removal, cage_cutoff=args.cage_cutoff, r_in=args.r_in,
                                r_out=args.r_out, q=args.q, compute_bond_breaking=not args.no_bond_breaking,

@@ -33,7 +33,7 @@ import numpy as np
 from .errors import InputError, format_ids
 from .frame import Frame
 
-__all__ = ["Ensemble", "build_ensemble", "load_ensemble", "DEFAULT_DT"]
+__all__ = ["Ensemble", "build_ensemble", "load_ensemble", "read_reference", "DEFAULT_DT"]
 
 #: Default MD timestep (Lennard-Jones time units) used to turn timesteps into times.
 DEFAULT_DT = 0.005
@@ -260,6 +260,24 @@ def build_ensemble(reference: Frame, replicas: Sequence[Iterable[Frame]], *, sou
                     names)
 
 
+def read_reference(path: str | os.PathLike, index: int = 0, *, dimension: int | None = None) -> Frame:
+    """Read a reference configuration: a LAMMPS dump (frame ``index``) or a LAMMPS data file.
+
+    A file whose first non-blank line is ``ITEM: TIMESTEP`` is a dump; anything else is read
+    as a data file (``write_data`` output, e.g. ``reference.data`` of ``glassdyn simulate``).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError("reference configuration not found", source=path)
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip()
+    if head.startswith(b"ITEM:") or path.endswith(".gz"):
+        from .adapters.lammps_dump import read_dump
+        return read_dump(path, index, dimension=dimension)
+    from .adapters.lammps_data import read_data_file
+    return read_data_file(path, dimension=dimension)
+
+
 def load_ensemble(replica_paths: Sequence[str | os.PathLike], reference: str | os.PathLike | Frame, *,
                   times: Sequence[float] | None = None, dt: float = DEFAULT_DT, origin_step: int = 0,
                   reference_index: int = 0, progress: bool = False) -> Ensemble:
@@ -270,8 +288,8 @@ def load_ensemble(replica_paths: Sequence[str | os.PathLike], reference: str | o
     replica_paths : sequence of path
         One dump per replica (frames in time order, any atom order).
     reference : path or Frame
-        The configuration the replicas were started from (a LAMMPS dump; frame
-        ``reference_index``).
+        The configuration the replicas were started from: a LAMMPS dump (frame
+        ``reference_index``) or data file, see :func:`read_reference`.
     times, dt, origin_step, progress
         See :func:`build_ensemble`.
 
@@ -279,7 +297,7 @@ def load_ensemble(replica_paths: Sequence[str | os.PathLike], reference: str | o
     -------
     Ensemble
     """
-    from .adapters.lammps_dump import iter_dump, read_dump
+    from .adapters.lammps_dump import iter_dump
     paths = [os.fspath(p) for p in replica_paths]
     if len(paths) < 2:
         raise InputError(f"an iso-configurational ensemble needs at least 2 replicas, got {len(paths)}")
@@ -293,17 +311,13 @@ def load_ensemble(replica_paths: Sequence[str | os.PathLike], reference: str | o
             raise InputError(f"the same file is given twice (also as {seen[rp]}); each replica must be a "
                              "separate run", source=p)
         seen[rp] = p
-    if isinstance(reference, Frame):
-        ref = reference
-    else:
-        ref_path = os.fspath(reference)
-        if not os.path.isfile(ref_path):
-            raise InputError("reference configuration not found", source=ref_path)
+    ref_path = reference.source if isinstance(reference, Frame) else os.fspath(reference)
+    if ref_path and os.path.isfile(ref_path):
         for p, rp in zip(paths, real):
             if rp == os.path.realpath(ref_path):
                 raise InputError("this replica is the reference configuration file itself; give the reference "
                                  "with --reference and the replica dumps as positional arguments", source=p)
-        ref = read_dump(ref_path, reference_index)
+    ref = reference if isinstance(reference, Frame) else read_reference(ref_path, reference_index)
     dimension = ref.dimension
     return build_ensemble(ref, [iter_dump(p, dimension=dimension) for p in paths], sources=paths, times=times,
                           dt=dt, origin_step=origin_step, progress=progress)
