@@ -1,0 +1,138 @@
+"""OVITO modifier "Propensity prediction": apply a trained glassdyn model (``.gdm``) per particle.
+
+The model file (written by ``glassdyn train`` or :func:`glassdyn.modelfile.save_model`) holds
+the feature names it was trained on and the descriptor parameters those features were computed
+with. The modifier either recomputes the features with those parameters
+(``features="compute"``, the default, as ``glassdyn predict`` does) or reads them from particle
+properties already in the pipeline (``features="properties"``, e.g. added by the "Glass
+descriptors" modifier upstream; OVITO spells ``Theta_L2.0`` as ``Theta_L2_0``).
+
+Outputs: ``Predicted Propensity`` and, for a Gaussian-process model, ``Propensity Std`` (the
+predictive standard deviation).
+"""
+from __future__ import annotations
+
+import inspect
+import os
+
+import numpy as np
+from ovito.data import DataCollection
+from ovito.pipeline import ModifierInterface
+from ovito.traits import FilePath
+from traits.api import Bool, Enum
+
+from ..errors import GlassdynError, InputError
+from ._common import ResultCache, attach, content_key, frame_from_data, glassdyn_errors
+
+__all__ = ["PropensityPredictionModifier", "load_model_cached"]
+
+_MODELS = ResultCache(maxsize=4)
+_RESULTS = ResultCache(maxsize=16)
+
+
+def load_model_cached(path: str):
+    """Load a ``.gdm`` model once per (path, modification time, size)."""
+    from ..modelfile import load_model
+
+    path = os.path.abspath(os.path.expanduser(str(path)))
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise InputError("model file not found; choose a .gdm file written by 'glassdyn train'",
+                         source=path) from None
+    key = repr((path, st.st_mtime_ns, st.st_size))
+    model = _MODELS.get(key)
+    if model is None:
+        model = load_model(path)
+        _MODELS.put(key, model)
+    return model, key
+
+
+def features_for_model(frame, model):
+    """Recompute the features a model needs, with the descriptor parameters stored in it.
+
+    Returns
+    -------
+    glassdyn.descriptors.FeatureTable
+    """
+    from ..descriptors import compute_features
+
+    meta = getattr(model, "metadata_", {}) or {}
+    params = dict(meta.get("descriptor_params") or {})
+    if not params:
+        raise InputError("the model file stores no descriptor parameters, so its features cannot be "
+                         "recomputed; add the features upstream (Glass descriptors modifier) and set "
+                         "'Features from' to particle properties", source=getattr(model, "source_", None))
+    accepted = set(inspect.signature(compute_features).parameters) - {"frame"}
+    kwargs = {k: v for k, v in params.items() if k in accepted}
+    if isinstance(kwargs.get("lengths"), list):
+        kwargs["lengths"] = tuple(kwargs["lengths"])
+    if isinstance(kwargs.get("descriptors"), list):
+        kwargs["descriptors"] = tuple(kwargs["descriptors"])
+    return compute_features(frame, **kwargs)
+
+
+def _ovito_spelling(name: str) -> str:
+    return str(name).replace(".", "_")
+
+
+class PropensityPredictionModifier(ModifierInterface):
+    """Predicted propensity from a trained model file.
+
+    Parameters (traits)
+    -------------------
+    model_file : str
+        Path of the ``.gdm`` model.
+    features : {"compute", "properties"}
+        Recompute the model's features, or read them from particle properties.
+    force_2d : bool
+        Treat the data as 2D (a 2D LAMMPS dump loads as a height-1 3D cell).
+    """
+
+    model_file = FilePath("", label="Model file (.gdm)")
+    features = Enum("compute", "properties", label="Features from")
+    force_2d = Bool(False, label="Treat as 2D (height-1 dump cell)")
+
+    def modify(self, data: DataCollection, *, frame: int, **kwargs):
+        yield "Propensity prediction: loading model"
+        with glassdyn_errors("Propensity prediction"):
+            if not self.model_file:
+                raise GlassdynError("no model file: choose a .gdm file written by 'glassdyn train'")
+            model, model_key = load_model_cached(self.model_file)
+            names = [str(n) for n in model.metadata_["feature_names"]]
+            fr = frame_from_data(data, force_2d=self.force_2d, index=frame)
+            gp = model.model == "gp"
+            if self.features == "properties":
+                available = list(data.particles.keys())
+                missing = [n for n in names if n not in available and _ovito_spelling(n) not in available]
+                if missing:
+                    shown = ", ".join(missing[:8]) + (f", ... ({len(missing)} in all)" if len(missing) > 8 else "")
+                    raise InputError(f"the particles lack {len(missing)} feature(s) the model needs: {shown}; "
+                                     "add them upstream with the Glass descriptors modifier (same parameters as "
+                                     "in training) or set 'Features from' to compute",
+                                     source=os.path.basename(self.model_file), frame=frame)
+                X = np.column_stack([
+                    np.asarray(data.particles[n if n in available else _ovito_spelling(n)], dtype=float)
+                    for n in names])
+                key = content_key(X, params=(model_key, "properties"))
+                out = _RESULTS.get(key)
+                if out is None:
+                    yield "Propensity prediction: predicting"
+                    out = model.predict(X, return_std=gp, feature_names=names)
+                    _RESULTS.put(key, out)
+            else:
+                key = content_key(fr.positions, fr.types, fr.ids, fr.box.matrix, params=(model_key, "compute"))
+                out = _RESULTS.get(key)
+                if out is None:
+                    yield "Propensity prediction: computing features"
+                    table = features_for_model(fr, model)
+                    yield 0.7
+                    out = model.predict(table, return_std=gp, reorder=True)
+                    _RESULTS.put(key, out)
+            if gp:
+                mean, std = out
+                attach(data, {"Predicted Propensity": mean, "Propensity Std": std}, frame=fr)
+            else:
+                attach(data, {"Predicted Propensity": out}, frame=fr)
+            data.attributes["PropensityPrediction.model"] = str(model.model)
+        yield 1.0
