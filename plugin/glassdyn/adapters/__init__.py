@@ -1,4 +1,82 @@
 """Adapters: translate LAMMPS, OVITO and MDAnalysis data to and from :class:`glassdyn.Frame`.
 
 Adapters never compute physics. 2D detection happens here, once.
+
+==============================  =====================================================================
+module                          content
+==============================  =====================================================================
+:mod:`.lammps_dump`             native LAMMPS text dump reader/writer: ``iter_dump``, ``read_dump``,
+                                ``count_frames``, ``write_dump``
+:mod:`.lammps_data`             ``read_data_file`` (LAMMPS data files)
+:mod:`.lammps_live`             ``frame_from_lammps``, ``set_per_atom`` (live ``lammps`` instance)
+:mod:`.ovito_data`              ``frame_from_ovito``, ``attach_to_ovito``, ``frames_from_ovito_file``
+:mod:`.mdanalysis_data`         ``frame_from_mdanalysis``, ``attach_to_mdanalysis``,
+                                ``frames_from_mdanalysis_file``
+==============================  =====================================================================
+
+Only the OVITO and MDAnalysis modules need those packages, and they import them inside their
+functions; importing :mod:`glassdyn.adapters` needs numpy alone.
 """
+from __future__ import annotations
+
+import os
+
+from ..errors import InputError
+from .lammps_data import read_data_file
+from .lammps_dump import count_frames, iter_dump, read_dump, write_dump
+
+__all__ = ["load_frames", "is_data_file", "iter_dump", "read_dump", "count_frames", "write_dump",
+           "read_data_file"]
+
+
+def is_data_file(path) -> bool:
+    """True if ``path`` looks like a LAMMPS data file rather than a dump (content sniffing)."""
+    path = os.fspath(path)
+    if path.endswith(".gz"):
+        return False
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    stripped = head.lstrip()
+    if stripped.startswith(b"ITEM:"):
+        return False
+    return b"atoms" in head and (b"xlo xhi" in head or b"avec" in head)
+
+
+def load_frames(path, frames=None, *, dimension: int | None = None, reader: str = "native") -> list:
+    """Read frames from a LAMMPS dump or data file into a list of :class:`~glassdyn.Frame`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A LAMMPS text dump (``.gz`` accepted) or a LAMMPS data file (recognised by content).
+    frames : None, int, slice or list of int
+        Frames of a dump to read (all by default); a data file has one frame (index 0).
+    dimension : {None, 2, 3}
+        None auto-detects 2D (all z equal); 2 or 3 forces it.
+    reader : {"native", "ovito", "mdanalysis"}
+        Which dump reader to use; the three give the same frames (MDAnalysis sorts atoms by id
+        and keeps float32 precision).
+
+    Returns
+    -------
+    list of Frame
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError("no such file", source=path)
+    if is_data_file(path):
+        frame = read_data_file(path, dimension=dimension)
+        if frames not in (None, 0, -1, [0], [-1]) and not (isinstance(frames, slice) and 0 in range(1)[frames]):
+            raise InputError(f"a data file holds one frame; frames={frames!r} selects none", source=path)
+        return [frame]
+    if reader == "native":
+        return list(iter_dump(path, frames, dimension=dimension))
+    if reader == "ovito":
+        from .ovito_data import frames_from_ovito_file
+
+        return list(frames_from_ovito_file(path, frames, dimension=dimension))
+    if reader == "mdanalysis":
+        from .mdanalysis_data import frames_from_mdanalysis_file
+
+        return list(frames_from_mdanalysis_file(path, frames, dimension=dimension))
+    raise InputError(f"unknown reader {reader!r}: use 'native', 'ovito' or 'mdanalysis'", source=path)

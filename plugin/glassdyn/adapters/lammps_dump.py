@@ -655,9 +655,8 @@ def _frame_columns(frame: Frame, columns, float_format: str):
         if key not in frame.properties:
             raise InputError(f"no per-atom property '{key}' to write (the frame has: "
                              f"{', '.join(frame.properties) or 'none'})", source=frame.source, frame=frame.index)
-        if not key or any(ch.isspace() for ch in key):
-            raise InputError(f"property name {key!r} cannot be a dump column (empty or contains whitespace)",
-                             source=frame.source, frame=frame.index)
+        if not key:
+            raise InputError("a per-atom property has an empty name", source=frame.source, frame=frame.index)
         if key in _RESERVED:
             raise InputError(f"property name '{key}' clashes with a standard dump column; rename it",
                              source=frame.source, frame=frame.index)
@@ -666,7 +665,8 @@ def _frame_columns(frame: Frame, columns, float_format: str):
             raise InputError(f"per-atom property '{key}' has shape {a.shape} for {n} atoms",
                              source=frame.source, frame=frame.index)
         sub = [a] if a.ndim == 1 else [a[:, k] for k in range(a.shape[1])]
-        subnames = [key] if a.ndim == 1 else [f"{key}[{k + 1}]" for k in range(a.shape[1])]
+        col_name = "_".join(key.split())  # OVITO names such as 'Potential Energy' -> Potential_Energy
+        subnames = [col_name] if a.ndim == 1 else [f"{col_name}[{k + 1}]" for k in range(a.shape[1])]
         for nm, col in zip(subnames, sub):
             names.append(nm)
             if col.dtype.kind in "iub":
@@ -715,7 +715,8 @@ def write_dump(path, frames, columns: Sequence[str] | None = None, *, append: bo
     columns : sequence of str, optional
         Which ``frame.properties`` to write, in this order; all of them by default. A 1-D
         property becomes one column ``name``; an (N, k) property becomes ``name[1]..name[k]``.
-        Integer and boolean properties are written as integers, strings as strings.
+        Integer and boolean properties are written as integers, strings as strings; whitespace
+        in a property name (OVITO's ``Potential Energy``) becomes ``_`` in the column name.
     append : bool
         Add the frames after those already in ``path`` (the old content is copied into the
         temporary file first, so the rename stays atomic).
