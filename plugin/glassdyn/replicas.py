@@ -226,6 +226,11 @@ def build_ensemble(reference: Frame, replicas: Sequence[Iterable[Frame]], *, sou
     step_list = None
     for r in iterator:
         kept, seen, origin = _replica(replicas[r], ref, names[r], want_steps, origin_step, tol)
+        later = [v for s, v in kept.items() if s != origin_step]
+        if not later or all(np.abs(v - origin).max() <= tol for v in later):
+            raise InputError(f"the particles never move away from the reference configuration: this is the "
+                             f"reference {ref.label} itself (or a copy), not a replica run from it",
+                             source=names[r])
         if want_steps is not None:
             missing = sorted(want_steps - set(seen) - {origin_step})
             if missing:
@@ -246,11 +251,6 @@ def build_ensemble(reference: Frame, replicas: Sequence[Iterable[Frame]], *, sou
         for k, s in enumerate(step_list):
             positions[r, k] = kept[s]
         origins[r] = origin
-        later = [k for k, s in enumerate(step_list) if s != origin_step]
-        if not later or np.all(np.abs(positions[r, later] - origin).max(axis=(1, 2)) <= tol):
-            raise InputError(f"the particles never move away from the reference configuration: this is the "
-                             f"reference {ref.label} itself (or a copy), not a replica run from it",
-                             source=names[r])
         for q in range(r):
             if np.array_equal(positions[q, -1], positions[r, -1]):
                 raise InputError(f"has the same trajectory as {names[q]}: the replicas need different "
