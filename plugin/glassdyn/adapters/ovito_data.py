@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 
 import numpy as np
@@ -180,7 +181,19 @@ def frames_from_ovito_file(path, frames=None, *, dimension: int | None = None) -
     n = pipeline.source.num_frames
     from .lammps_dump import _select
 
+    # OVITO renames custom columns (lower case, '.' and spaces -> '_': Theta_L2.0 -> theta_l2_0);
+    # give them back the names of the dump so that the frames match the native reader's.
+    rename = {_ovito_name(c): c for c in cols if c not in _CONSUMED}
     for k in _select(frames, n, path):
         data = pipeline.compute(k)
         frame = frame_from_ovito(data, dimension=dimension, unwrapped_positions=unwrapped, source=path, index=k)
+        frame.properties = {rename.get(key, key): val for key, val in frame.properties.items()}
         yield frame
+
+
+_CONSUMED = {"id", "type", "x", "y", "z", "xs", "ys", "zs", "xu", "yu", "zu", "xsu", "ysu", "zsu", "ix", "iy", "iz"}
+
+
+def _ovito_name(column: str) -> str:
+    """The particle property name OVITO's LAMMPS dump importer gives a custom column."""
+    return re.sub(r"[^a-z0-9_\[\]]", "_", column.lower())
