@@ -293,45 +293,58 @@ def _nn_pairs_kd(a: np.ndarray, n_jobs: int = 1, tree: cKDTree | None = None) ->
     return _nn_from_candidates(a, dist ** 2, idx)
 
 
-def _nn_from_candidates(a: np.ndarray, d2: np.ndarray, idx: np.ndarray,
-                        bound: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _nn_from_candidates(a: np.ndarray, d2: np.ndarray, idx: np.ndarray, rows: np.ndarray | None = None,
+                        bound: np.ndarray | None = None, return_failed: bool = False):
     """Exact nearest-neighbour pairs from approximate candidates.
 
-    ``d2`` (N, k) approximate squared distances to candidate points ``idx`` sorted ascending (self may be
-    among them). Rows whose best non-self candidate is not separated from the next by a relative
-    ``_REL`` (or, when ``bound`` is given, not below ``bound`` -- the squared distance beyond which
-    non-candidates may lie) are resolved with an exact row computation.
+    ``d2`` (R, k) approximate squared distances from points ``rows`` (default 0..R-1) to candidate points
+    ``idx``, sorted ascending per row (the point itself may be among them). A row whose best non-self
+    candidate is not separated from the next one by a relative ``_REL`` is resolved exactly (all points at
+    the exact minimum distance). With ``bound`` (squared distance below which every non-candidate is known
+    to lie farther), a row whose best candidate is not certified below it is resolved exactly too, or
+    returned in ``failed`` when ``return_failed``.
+
+    Returns (i, j) sorted by i, plus ``failed`` (point indices) when ``return_failed``.
     """
-    n, k = idx.shape
-    ar = np.arange(n)
+    nr, k = idx.shape
+    ar = np.arange(nr) if rows is None else np.asarray(rows)
     notself = idx != ar[:, None]
-    # first and second non-self candidates
     rank_ns = np.cumsum(notself, axis=1)
     first = np.argmax(notself & (rank_ns == 1), axis=1)
     has2 = rank_ns[:, -1] >= 2
     second = np.argmax(notself & (rank_ns == 2), axis=1)
-    d1 = d2[ar, first]
-    dsec = np.where(has2, d2[ar, second], np.inf)
+    r = np.arange(nr)
+    d1 = d2[r, first]
+    dsec = np.where(has2, d2[r, second], np.inf)
     suspect = (dsec <= d1 * (1 + _REL) + 1e-300) | (d1 <= 0) | ~has2 | ~np.any(notself, axis=1)
+    failed = np.zeros(nr, bool)
     if bound is not None:
-        suspect |= ~(d1 < bound * (1 - _REL))
-    i_ok = np.nonzero(~suspect)[0]
-    pi = [i_ok]
-    pj = [idx[i_ok, first[i_ok]].astype(np.int64)]
-    sus = np.nonzero(suspect)[0]
+        failed = ~(d1 < bound[ar] * (1 - _REL))
+        if return_failed:
+            suspect &= ~failed
+        else:
+            suspect |= failed
+            failed[:] = False
+    ok = ~suspect & ~failed
+    pi = [ar[ok]]
+    pj = [idx[r[ok], first[ok]].astype(np.int64)]
+    sus = ar[suspect]
     if sus.size:
+        n = a.shape[0]
         chunk = max(1, int(4_000_000 // max(1, n)))
         for s in range(0, sus.size, chunk):
-            rows = sus[s:s + chunk]
-            dd = _exact_rows(a, rows)
-            dd[np.arange(rows.size), rows] = np.inf
+            rr = sus[s:s + chunk]
+            dd = _exact_rows(a, rr)
+            dd[np.arange(rr.size), rr] = np.inf
             m = dd.min(axis=1)
-            r, c = np.nonzero(dd == m[:, None])
-            pi.append(rows[r])
+            q, c = np.nonzero(dd == m[:, None])
+            pi.append(rr[q])
             pj.append(c.astype(np.int64))
-    i = np.concatenate(pi)
+    i = np.concatenate(pi).astype(np.int64)
     j = np.concatenate(pj)
     o = np.argsort(i, kind="stable")
+    if return_failed:
+        return i[o], j[o], ar[failed]
     return i[o], j[o]
 
 

@@ -1,0 +1,668 @@
+"""Greedy feature selection by information imbalance, with Lasso and random baselines.
+
+- :func:`greedy_supervised`: pick the feature minimising Delta(X_S -> p), then keep adding the feature
+  that minimises it together with the picks so far (Sharma et al.; Glielmo et al. 2022).
+- :func:`greedy_unsupervised`: minimise (Delta(X_full -> X_S) + Delta(X_S -> X_full)) / sqrt(2), no dynamics.
+- :func:`lasso_selection`: for d = 1, 2, ... the subset with exactly d non-zero Lasso weights, refitted by
+  least squares; reports its imbalance.
+- :func:`random_orders`: many random feature orders, mean and spread of the same curves.
+
+Features are z-scored per configuration before any distance is computed (SCIENCE.md section 4). The
+objective is averaged over configurations with equal weights; equal objectives are broken by the lower
+feature index. Imbalances use :mod:`glassdyn.imbalance` (tie rules documented there); every function
+also takes ``backend="dadapy"`` for a cross-check through dadapy's ``MetricComparisons``.
+
+Speed: with picks S fixed, the nearest neighbour of each point in S + {f} is found among its K nearest
+neighbours in S (one KD-tree per step), since d^2_{S+f} = d^2_S + df^2 >= d^2_S; points whose answer is
+not certified by that bound (or whose best candidates are within a relative 1e-9) are redone with a
+KD-tree in S + {f} or exactly. Results equal :func:`glassdyn.imbalance.imbalance` on the same columns.
+"""
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .errors import GlassdynError, InputError
+from .imbalance import (_REL, _check_rules, _check_tables, _exact_rows, _import_dadapy, _nn_from_candidates,
+                        _nn_pairs, _rank_counts_multi, _rank_values, _resolve_nn, _Sorted1D, _version,
+                        split_configurations, standardize_configurations)
+
+__all__ = ["SelectionResult", "RandomBaseline", "greedy_supervised", "greedy_unsupervised", "lasso_selection",
+           "random_orders", "prepare_features", "RANDOM_CONTROL"]
+
+RANDOM_CONTROL = "random_control"
+_K_HINT = 16
+
+
+# ----------------------------------------------------------------------------------------------------
+# results
+# ----------------------------------------------------------------------------------------------------
+@dataclass
+class SelectionResult:
+    """Result of a feature selection.
+
+    Attributes
+    ----------
+    order : list of str
+        Names of the picked features, in the order picked (for Lasso: order of first appearance).
+    indices : list of int
+        Their column indices in the input table (``random_control`` = the appended last column).
+    curve : ndarray (n_select,)
+        The objective after d = 1..n_select picks, mean over configurations.
+    curve_per_config : ndarray (C, n_select)
+        The objective per configuration.
+    curves : dict of str -> ndarray (C, n_select)
+        Named component curves: supervised ``subset_to_target`` (= the objective) and ``target_to_subset``;
+        unsupervised ``symmetric`` (= the objective), ``full_to_subset``, ``subset_to_full``.
+    subsets : list of list of int
+        Feature indices used for the d-th value (nested prefixes of ``indices`` for greedy; Lasso subsets
+        need not be nested).
+    candidates : list of ndarray
+        Mean objective of every feature at every step (NaN for features already picked), (n_features,).
+    params : dict
+        Every parameter, the feature names and the glassdyn version.
+    """
+
+    order: list[str]
+    indices: list[int]
+    curve: np.ndarray
+    curve_per_config: np.ndarray
+    curves: dict = field(default_factory=dict)
+    subsets: list = field(default_factory=list)
+    candidates: list = field(default_factory=list)
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"order": list(self.order), "indices": [int(k) for k in self.indices],
+                "curve": self.curve.tolist(), "curve_per_config": self.curve_per_config.tolist(),
+                "curves": {k: np.asarray(v).tolist() for k, v in self.curves.items()},
+                "subsets": [[int(k) for k in s] for s in self.subsets],
+                "candidates": [np.asarray(c).tolist() for c in self.candidates], "params": self.params}
+
+
+@dataclass
+class RandomBaseline:
+    """Curves of random feature orders.
+
+    Attributes
+    ----------
+    orders : ndarray (n_orders, n_select) of int
+        The random orders (column indices).
+    curves : ndarray (n_orders, C, n_select)
+        Objective of every order, per configuration, after d picks.
+    curve : ndarray (n_select,)
+        Mean over orders and configurations.
+    spread : ndarray (n_select,)
+        Standard deviation over orders of the configuration-averaged curve.
+    params : dict
+    """
+
+    orders: np.ndarray
+    curves: np.ndarray
+    curve: np.ndarray
+    spread: np.ndarray
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"orders": self.orders.tolist(), "curve": self.curve.tolist(), "spread": self.spread.tolist(),
+                "curves": self.curves.tolist(), "params": self.params}
+
+
+# ----------------------------------------------------------------------------------------------------
+# preparation
+# ----------------------------------------------------------------------------------------------------
+def prepare_features(features: Any, names: Sequence[str] | None = None, groups: Any = None,
+                     target: Any = None, *, random_control: bool = False, seed: int = 0,
+                     standardize: bool = True, select: Sequence[str] | None = None
+                     ) -> tuple[list[np.ndarray], list[np.ndarray] | None, list[str]]:
+    """Split per configuration, choose columns, append the random control, z-score, validate.
+
+    Parameters
+    ----------
+    features : array (N, F) or list of (N_c, F) arrays
+    names : list of F str, optional (default ``f0, f1, ...``)
+    groups : array (N,), optional
+    target : array (N,) or list, optional
+    random_control : bool
+        Append an N(0, 1) column named ``random_control`` (drawn with ``seed``).
+    standardize : bool
+        Z-score features (and target) per configuration.
+    select : list of str, optional
+        fnmatch patterns of the feature names to keep.
+
+    Returns
+    -------
+    (features per configuration, target per configuration or None, names)
+    """
+    Xs = split_configurations(features, groups)
+    F = Xs[0].shape[1]
+    names = [f"f{k}" for k in range(F)] if names is None else [str(s) for s in names]
+    ps = None if target is None else split_configurations(target, groups)
+    if ps is not None and any(p.shape[1] != 1 for p in ps):
+        ps = ps  # multi-dimensional targets are allowed
+    _check_tables(Xs, ps, names)
+    if select:
+        keep = [k for k, nm in enumerate(names) if any(fnmatch.fnmatchcase(nm, pat) for pat in select)]
+        if not keep:
+            raise InputError(f"no feature name matches {list(select)}; available: {names[:20]}"
+                             + (" ..." if len(names) > 20 else ""))
+        Xs = [x[:, keep] for x in Xs]
+        names = [names[k] for k in keep]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"duplicate feature names {dup}")
+    if random_control:
+        if RANDOM_CONTROL in names:
+            raise InputError(f"a feature is already named {RANDOM_CONTROL!r}")
+        rng = np.random.default_rng(seed)
+        Xs = [np.hstack([x, rng.standard_normal((x.shape[0], 1))]) for x in Xs]
+        names = names + [RANDOM_CONTROL]
+    if standardize:
+        Xs = standardize_configurations(Xs, names)
+        if ps is not None:
+            ps = standardize_configurations(ps, ["target"] * ps[0].shape[1], what="target")
+    else:
+        for c, x in enumerate(Xs):
+            if not np.all(np.isfinite(x)):
+                standardize_configurations([x], names)  # raises the NaN message
+    if ps is not None:
+        for c, p in enumerate(ps):
+            if not np.all(np.isfinite(p)):
+                raise InputError("the target contains NaN or infinite values", frame=c,
+                                 atom_ids=np.nonzero(~np.isfinite(p).all(axis=1))[0])
+    return Xs, ps, names
+
+
+# ----------------------------------------------------------------------------------------------------
+# fast evaluators (exact engine)
+# ----------------------------------------------------------------------------------------------------
+class _StepNN:
+    """Nearest neighbours in S + {f} for many candidates f, for one configuration and one S."""
+
+    def __init__(self, x: np.ndarray, S: list[int], n_jobs: int):
+        self.x = x
+        self.S = list(S)
+        self.n_jobs = n_jobs
+        n = x.shape[0]
+        if self.S:
+            a = x[:, self.S]
+            k = min(_K_HINT, n)
+            d, idx = cKDTree(a).query(a, k=k, workers=n_jobs)
+            self.idx = idx
+            self.d2 = d * d
+            self.bound = self.d2[:, -1] if k < n else np.full(n, np.inf)
+
+    def pairs(self, f: int, nn_ties: str, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x, n = self.x, self.x.shape[0]
+        cols = self.S + [f]
+        a = x[:, cols]
+        if not self.S:
+            return _nn_pairs(a, nn_ties, rng, self.n_jobs)
+        xf = x[:, f]
+        d2 = self.d2 + (xf[self.idx] - xf[:, None]) ** 2
+        o = np.argsort(d2, axis=1, kind="stable")
+        idx = np.take_along_axis(self.idx, o, axis=1)
+        d2 = np.take_along_axis(d2, o, axis=1)
+        i, j, failed = _nn_from_candidates(a, d2, idx, bound=self.bound, return_failed=True)
+        if failed.size:
+            dd, ii = cKDTree(a).query(a[failed], k=3, workers=self.n_jobs)
+            i2, j2 = _nn_from_candidates(a, dd * dd, ii, rows=failed)
+            i = np.concatenate([i, i2])
+            j = np.concatenate([j, j2])
+            o = np.argsort(i, kind="stable")
+            i, j = i[o], j[o]
+        return _resolve_nn(i, j, n, nn_ties, rng)
+
+
+class _FullRanks:
+    """Rank table of the full feature space of one configuration: r[i, k] = #{m != i: d_im < d_ik}."""
+
+    def __init__(self, x: np.ndarray):
+        n = x.shape[0]
+        dtype = np.int16 if n <= 32767 else np.int32
+        self.less = np.empty((n, n), dtype=dtype)
+        self.eq = None
+        xc = x - x.mean(axis=0)
+        sq = np.einsum("ij,ij->i", xc, xc)
+        chunk = max(1, int(4_000_000 // n))
+        eq_rows = {}
+        ar = np.arange(n)
+        for s in range(0, n, chunk):
+            rows = ar[s:s + chunk]
+            blk = xc[rows] @ xc.T
+            blk *= -2.0
+            blk += sq[rows][:, None]
+            blk += sq[None, :]
+            blk[np.arange(rows.size), rows] = np.inf
+            o = np.argsort(blk, axis=1)
+            sv = np.take_along_axis(blk, o, axis=1)
+            tol = _REL * (sq[rows][:, None] + sq.max()) + 1e-300
+            close = np.diff(sv, axis=1) <= 2 * tol
+            bad = np.nonzero(close.any(axis=1) | (sv[:, 0] <= tol[:, 0]))[0]
+            pos = np.broadcast_to(np.arange(n, dtype=dtype), (rows.size, n))
+            lr = np.empty((rows.size, n), dtype=dtype)
+            np.put_along_axis(lr, o, pos, axis=1)
+            if bad.size:
+                dd = _exact_rows(x, rows[bad])
+                dd[np.arange(bad.size), rows[bad]] = np.inf
+                for r, row in zip(bad, dd):
+                    srt = np.sort(row)
+                    left = np.searchsorted(srt, row, side="left")
+                    right = np.searchsorted(srt, row, side="right")
+                    lr[r] = left
+                    e = right - left
+                    if np.any(e[np.isfinite(row)] > 1):
+                        eq_rows[int(rows[r])] = e.astype(dtype)
+            lr[np.arange(rows.size), rows] = n - 1
+            self.less[rows] = lr
+        if eq_rows:
+            self.eq = np.ones((n, n), dtype=dtype)
+            for r, e in eq_rows.items():
+                self.eq[r] = e
+        # nearest neighbours in the full space: rank 0
+        i, j = np.nonzero(self.less == 0)
+        keep = i != j
+        self.nn_i, self.nn_j = i[keep], j[keep]
+
+    def lookup(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n_less = self.less[i, j].astype(np.int64)
+        n_eq = np.ones(i.size, np.int64) if self.eq is None else self.eq[i, j].astype(np.int64)
+        return n_less, n_eq
+
+
+def _delta(ranks_sum_per_point: np.ndarray) -> float:
+    n = ranks_sum_per_point.size
+    return float(2.0 / n * ranks_sum_per_point.mean())
+
+
+def _weighted_rank_mean(i, w, r, n) -> float:
+    return float(2.0 / n * np.bincount(i, weights=w * r, minlength=n).mean())
+
+
+def _map(fn, items, n_jobs):
+    if n_jobs is not None and n_jobs != 1 and len(items) > 1:
+        workers = None if n_jobs < 0 else n_jobs
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            return list(ex.map(fn, items))
+    return [fn(it) for it in items]
+
+
+# ----------------------------------------------------------------------------------------------------
+# dadapy evaluators
+# ----------------------------------------------------------------------------------------------------
+def _dadapy_target_candidates(x: np.ndarray, target: np.ndarray | None, S: list[int], cands: list[int],
+                              maxk: int | None) -> np.ndarray:
+    """dadapy: (2, len(cands)) [Delta(target -> S+f), Delta(S+f -> target)]; target None = full space."""
+    MetricComparisons = _import_dadapy()
+    from dadapy._utils.utils import compute_nn_distances
+    n = x.shape[0]
+    mk = n - 1 if maxk is None else int(min(maxk, n - 1))
+    mc = MetricComparisons(coordinates=x, maxk=mk, n_jobs=1)
+    if target is None:
+        _, ranks = compute_nn_distances(x, mk, "euclidean", None)
+    else:
+        _, ranks = compute_nn_distances(target, mk, "euclidean", None)
+    coord_list = [list(S) + [f] for f in cands]
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        out = mc.return_inf_imb_target_selected_coords(ranks, coord_list)
+    return np.asarray(out, dtype=float)
+
+
+# ----------------------------------------------------------------------------------------------------
+# greedy selection
+# ----------------------------------------------------------------------------------------------------
+def _common_params(**kw) -> dict:
+    kw["glassdyn_version"] = _version()
+    return kw
+
+
+def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
+                      n_select: int | None = None, random_control: bool = False, standardize: bool = True,
+                      select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
+                      seed: int = 0, backend: str = "exact", maxk: int | None = None, reverse: bool = True,
+                      n_jobs: int = 1) -> SelectionResult:
+    """Greedy supervised selection minimising Delta(X_S -> p).
+
+    Parameters
+    ----------
+    features : array (N, F) or list of (N_c, F) arrays
+        Per-particle features (columns named by ``names``).
+    target : array (N,) or list of (N_c,) arrays
+        The target, e.g. the propensity.
+    names : list of F str, optional
+    groups : array (N,), optional
+        Configuration label per row (one array input).
+    n_select : int, optional
+        Number of picks (default: all features).
+    random_control : bool
+        Append an N(0, 1) ``random_control`` column (drawn with ``seed``); it should be picked late.
+    standardize : bool
+        Z-score per configuration (default True).
+    select : list of str, optional
+        fnmatch patterns of the feature names to consider.
+    ties, nn_ties, seed
+        Tie rules (see :mod:`glassdyn.imbalance`); ``seed`` also draws the random control.
+    backend : {"exact", "dadapy"}
+    maxk : int, optional
+        dadapy: neighbours ranked exactly (default N - 1).
+    reverse : bool
+        Also record Delta(p -> X_S) after each pick (curve ``target_to_subset``).
+    n_jobs : int
+        Threads (configurations are evaluated in parallel; -1 = all cores).
+
+    Returns
+    -------
+    SelectionResult
+    """
+    _check_rules(ties, nn_ties)
+    Xs, ps, names = prepare_features(features, names, groups, target, random_control=random_control, seed=seed,
+                                     standardize=standardize, select=select)
+    F = len(names)
+    n_select = F if n_select is None else int(n_select)
+    if not 1 <= n_select <= F:
+        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    if backend not in ("exact", "dadapy"):
+        raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
+    C = len(Xs)
+    rngs = [np.random.default_rng([seed, c]) for c in range(C)]
+    sps = [_Sorted1D(p[:, 0]) if p.shape[1] == 1 else None for p in ps]
+    target_pairs = [_nn_pairs(p, nn_ties, rngs[c]) for c, p in enumerate(ps)] if reverse else None
+
+    def rank_in_target(c, i, j):
+        p = ps[c]
+        if sps[c] is not None:
+            return sps[c].ranks(i, j)
+        return _rank_counts_multi(p, i, j)
+
+    S: list[int] = []
+    fwd = np.empty((C, n_select))
+    bwd = np.full((C, n_select), np.nan)
+    cand_hist = []
+    for step in range(n_select):
+        cands = [f for f in range(F) if f not in S]
+
+        def eval_config(c):
+            x = Xs[c]
+            n = x.shape[0]
+            if backend == "dadapy":
+                return _dadapy_target_candidates(x, ps[c], S, cands, maxk)[1]
+            nn = _StepNN(x, S, 1 if n_jobs == 1 else 1)
+            vals = np.empty(len(cands))
+            for q, f in enumerate(cands):
+                i, j, w = nn.pairs(f, nn_ties, rngs[c])
+                n_less, n_eq = rank_in_target(c, i, j)
+                vals[q] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+            return vals
+
+        vals = np.array(_map(eval_config, list(range(C)), n_jobs))       # (C, n_cands)
+        mean = vals.mean(axis=0)
+        best = int(np.argmin(mean))
+        S.append(cands[best])
+        fwd[:, step] = vals[:, best]
+        full = np.full(F, np.nan)
+        full[cands] = mean
+        cand_hist.append(full)
+        if reverse:
+            for c in range(C):
+                x = Xs[c][:, S]
+                n = x.shape[0]
+                if backend == "dadapy":
+                    bwd[c, step] = _dadapy_target_candidates(Xs[c], ps[c], S[:-1], [S[-1]], maxk)[0][0]
+                    continue
+                i, j, w = target_pairs[c]
+                if x.shape[1] == 1:
+                    n_less, n_eq = _Sorted1D(x[:, 0]).ranks(i, j)
+                else:
+                    n_less, n_eq = _rank_counts_multi(x, i, j)
+                bwd[c, step] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+    curves = {"subset_to_target": fwd}
+    if reverse:
+        curves["target_to_subset"] = bwd
+    params = _common_params(mode="supervised", n_select=n_select, random_control=random_control,
+                            standardize=standardize, select=list(select) if select else None, ties=ties,
+                            nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, names=names,
+                            n_configurations=C, n_points=[int(x.shape[0]) for x in Xs])
+    return SelectionResult(order=[names[k] for k in S], indices=list(S), curve=fwd.mean(axis=0),
+                           curve_per_config=fwd, curves=curves, subsets=[S[:d + 1] for d in range(n_select)],
+                           candidates=cand_hist, params=params)
+
+
+def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, groups: Any = None,
+                        n_select: int | None = None, random_control: bool = False, standardize: bool = True,
+                        select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
+                        seed: int = 0, backend: str = "exact", maxk: int | None = None,
+                        n_jobs: int = 1) -> SelectionResult:
+    """Greedy unsupervised selection minimising (Delta(X_full -> X_S) + Delta(X_S -> X_full)) / sqrt(2).
+
+    Parameters are those of :func:`greedy_supervised` without a target. The full space is every feature
+    considered (after ``select``; the random control, when asked for, is part of it).
+
+    Memory: one (N, N) int16 rank table per configuration (32 MB for N = 4000).
+
+    Returns
+    -------
+    SelectionResult with curves ``symmetric``, ``full_to_subset``, ``subset_to_full``.
+    """
+    _check_rules(ties, nn_ties)
+    Xs, _, names = prepare_features(features, names, groups, None, random_control=random_control, seed=seed,
+                                    standardize=standardize, select=select)
+    F = len(names)
+    n_select = F if n_select is None else int(n_select)
+    if not 1 <= n_select <= F:
+        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    if backend not in ("exact", "dadapy"):
+        raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
+    C = len(Xs)
+    rngs = [np.random.default_rng([seed, c]) for c in range(C)]
+    tables = _map(_FullRanks, Xs, n_jobs) if backend == "exact" else None
+    full_nn = []
+    if backend == "exact":
+        for c in range(C):
+            t = tables[c]
+            full_nn.append(_resolve_nn(t.nn_i, t.nn_j, Xs[c].shape[0], nn_ties, rngs[c]))
+    S: list[int] = []
+    sym = np.empty((C, n_select))
+    f2s = np.empty((C, n_select))
+    s2f = np.empty((C, n_select))
+    cand_hist = []
+    for step in range(n_select):
+        cands = [f for f in range(F) if f not in S]
+
+        def eval_config(c):
+            x = Xs[c]
+            n = x.shape[0]
+            if backend == "dadapy":
+                out = _dadapy_target_candidates(x, None, S, cands, maxk)
+                return out[0], out[1]
+            nn = _StepNN(x, S, 1)
+            a_vals = np.empty(len(cands))
+            b_vals = np.empty(len(cands))
+            fi, fj, fw = full_nn[c]
+            for q, f in enumerate(cands):
+                i, j, w = nn.pairs(f, nn_ties, rngs[c])
+                n_less, n_eq = tables[c].lookup(i, j)
+                b_vals[q] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+                sub = x[:, S + [f]]
+                if sub.shape[1] == 1:
+                    n_less, n_eq = _Sorted1D(sub[:, 0]).ranks(fi, fj)
+                else:
+                    n_less, n_eq = _rank_counts_multi(sub, fi, fj)
+                a_vals[q] = _weighted_rank_mean(fi, fw, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+            return a_vals, b_vals
+
+        res = _map(eval_config, list(range(C)), n_jobs)
+        a = np.array([r[0] for r in res])
+        b = np.array([r[1] for r in res])
+        s = (a + b) / np.sqrt(2.0)
+        mean = s.mean(axis=0)
+        best = int(np.argmin(mean))
+        S.append(cands[best])
+        sym[:, step], f2s[:, step], s2f[:, step] = s[:, best], a[:, best], b[:, best]
+        full = np.full(F, np.nan)
+        full[cands] = mean
+        cand_hist.append(full)
+    params = _common_params(mode="unsupervised", n_select=n_select, random_control=random_control,
+                            standardize=standardize, select=list(select) if select else None, ties=ties,
+                            nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, names=names,
+                            n_configurations=C, n_points=[int(x.shape[0]) for x in Xs])
+    return SelectionResult(order=[names[k] for k in S], indices=list(S), curve=sym.mean(axis=0),
+                           curve_per_config=sym,
+                           curves={"symmetric": sym, "full_to_subset": f2s, "subset_to_full": s2f},
+                           subsets=[S[:d + 1] for d in range(n_select)], candidates=cand_hist, params=params)
+
+
+# ----------------------------------------------------------------------------------------------------
+# baselines
+# ----------------------------------------------------------------------------------------------------
+def _subset_objective(Xs, ps, subset, ties, nn_ties, rngs, tables=None, full_nn=None) -> np.ndarray:
+    """Per-configuration objective of a fixed subset: supervised (ps given) or unsupervised (tables)."""
+    out = np.empty(len(Xs))
+    for c, x in enumerate(Xs):
+        n = x.shape[0]
+        sub = x[:, list(subset)]
+        i, j, w = _nn_pairs(sub, nn_ties, rngs[c])
+        if ps is not None:
+            p = ps[c]
+            if p.shape[1] == 1:
+                n_less, n_eq = _Sorted1D(p[:, 0]).ranks(i, j)
+            else:
+                n_less, n_eq = _rank_counts_multi(p, i, j)
+            out[c] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+        else:
+            n_less, n_eq = tables[c].lookup(i, j)
+            b = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+            fi, fj, fw = full_nn[c]
+            if sub.shape[1] == 1:
+                n_less, n_eq = _Sorted1D(sub[:, 0]).ranks(fi, fj)
+            else:
+                n_less, n_eq = _rank_counts_multi(sub, fi, fj)
+            a = _weighted_rank_mean(fi, fw, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+            out[c] = (a + b) / np.sqrt(2.0)
+    return out
+
+
+def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
+                    n_select: int = 15, standardize: bool = True, select: Sequence[str] | None = None,
+                    ties: str = "strict", nn_ties: str = "average", seed: int = 0, n_alphas: int = 300,
+                    max_iter: int = 5000) -> SelectionResult:
+    """Lasso selection: for d = 1..n_select, the subset with exactly d non-zero weights.
+
+    All configurations are pooled (features and target z-scored per configuration); ``alpha`` is scanned
+    with :func:`sklearn.linear_model.lasso_path` on a log grid and refined by bisection on log(alpha) until
+    exactly d weights are non-zero. Least squares is refitted on each subset (coefficients in
+    ``params["least_squares"]``) and the subset's Delta(X_subset -> p) is reported (``curve``). A d that no
+    alpha reaches (the path can add two features at once) gets NaN and is listed in ``params["missing_d"]``.
+    """
+    from sklearn.linear_model import Lasso, LinearRegression, lasso_path
+
+    _check_rules(ties, nn_ties)
+    Xs, ps, names = prepare_features(features, names, groups, target, standardize=standardize, select=select)
+    F = len(names)
+    if not 1 <= n_select <= F:
+        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    X = np.vstack(Xs)
+    y = np.concatenate([p[:, 0] for p in ps])
+    a_max = float(np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0])
+    grid = np.logspace(np.log10(a_max), np.log10(a_max * 1e-4), n_alphas)
+    alphas, coefs, _ = lasso_path(X, y, alphas=grid, max_iter=max_iter)
+    nnz = np.count_nonzero(coefs, axis=0)
+    subsets: list[list[int] | None] = []
+    alpha_used = []
+
+    def fit(alpha):
+        m = Lasso(alpha=alpha, max_iter=max_iter, tol=1e-8).fit(X, y)
+        return np.nonzero(m.coef_)[0], m.coef_
+
+    for d in range(1, n_select + 1):
+        hit = np.nonzero(nnz == d)[0]
+        if hit.size:
+            a = float(alphas[hit[0]])
+            sup = np.nonzero(coefs[:, hit[0]])[0]
+        else:
+            above = np.nonzero(nnz < d)[0]
+            below = np.nonzero(nnz > d)[0]
+            sup = None
+            a = np.nan
+            if above.size and below.size:
+                hi, lo = np.log(alphas[above[-1]]), np.log(alphas[below[0]])
+                for _ in range(40):
+                    mid = 0.5 * (hi + lo)
+                    s_mid, _ = fit(np.exp(mid))
+                    if s_mid.size == d:
+                        sup, a = s_mid, float(np.exp(mid))
+                        break
+                    if s_mid.size < d:
+                        hi = mid
+                    else:
+                        lo = mid
+        subsets.append(None if sup is None else [int(k) for k in sup])
+        alpha_used.append(a)
+    rngs = [np.random.default_rng([seed, c]) for c in range(len(Xs))]
+    per_config = np.full((len(Xs), n_select), np.nan)
+    ls = []
+    order: list[int] = []
+    for d, sub in enumerate(subsets):
+        if sub is None:
+            ls.append(None)
+            continue
+        per_config[:, d] = _subset_objective(Xs, ps, sub, ties, nn_ties, rngs)
+        lr = LinearRegression().fit(X[:, sub], y)
+        ls.append({"features": [names[k] for k in sub], "coef": lr.coef_.tolist(), "intercept": float(lr.intercept_)})
+        for k in sub:
+            if k not in order:
+                order.append(k)
+    params = _common_params(mode="lasso", n_select=n_select, standardize=standardize,
+                            select=list(select) if select else None, ties=ties, nn_ties=nn_ties, seed=seed,
+                            n_alphas=n_alphas, alphas=alpha_used, least_squares=ls, names=names,
+                            missing_d=[d + 1 for d, s in enumerate(subsets) if s is None],
+                            n_configurations=len(Xs))
+    return SelectionResult(order=[names[k] for k in order], indices=order, curve=np.nanmean(per_config, axis=0)
+                           if np.isfinite(per_config).any() else per_config.mean(axis=0),
+                           curve_per_config=per_config, curves={"subset_to_target": per_config},
+                           subsets=[s if s is not None else [] for s in subsets], params=params)
+
+
+def random_orders(features: Any, target: Any = None, *, names: Sequence[str] | None = None, groups: Any = None,
+                  n_select: int = 15, n_orders: int = 100, standardize: bool = True,
+                  select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
+                  seed: int = 0, n_jobs: int = 1) -> RandomBaseline:
+    """Random feature orders: the supervised (target given) or unsupervised objective after d picks.
+
+    Returns the mean over ``n_orders`` orders (drawn with ``seed``) and their spread (standard deviation of
+    the configuration-averaged curve over orders).
+    """
+    _check_rules(ties, nn_ties)
+    Xs, ps, names = prepare_features(features, names, groups, target, standardize=standardize, select=select)
+    F = len(names)
+    if not 1 <= n_select <= F:
+        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    rng = np.random.default_rng(seed)
+    orders = np.array([rng.permutation(F)[:n_select] for _ in range(n_orders)])
+    C = len(Xs)
+    tables = full_nn = None
+    if ps is None:
+        tables = _map(_FullRanks, Xs, n_jobs)
+        full_nn = [_resolve_nn(t.nn_i, t.nn_j, Xs[c].shape[0], nn_ties, np.random.default_rng([seed, 2, c]))
+                   for c, t in enumerate(tables)]
+
+    def one(q):
+        rngs = [np.random.default_rng([seed, 1, q, c]) for c in range(C)]   # reproducible with threads
+        return np.stack([_subset_objective(Xs, ps, orders[q][:d + 1], ties, nn_ties, rngs, tables, full_nn)
+                         for d in range(n_select)], axis=1)
+
+    curves = np.array(_map(one, list(range(n_orders)), n_jobs))          # (n_orders, C, n_select)
+    per_order = curves.mean(axis=1)
+    params = _common_params(mode="random", supervised=ps is not None, n_select=n_select, n_orders=n_orders,
+                            standardize=standardize, select=list(select) if select else None, ties=ties,
+                            nn_ties=nn_ties, seed=seed, names=names, n_configurations=C)
+    return RandomBaseline(orders=orders, curves=curves, curve=per_order.mean(axis=0),
+                          spread=per_order.std(axis=0, ddof=1) if n_orders > 1 else np.zeros(n_select),
+                          params=params)
