@@ -77,8 +77,12 @@ def frame_from_data(data, *, force_2d: bool = False, source: str | None = None, 
     if unwrapped is None:
         src = data.attributes.get("SourceFile") if hasattr(data, "attributes") else None
         unwrapped = bool(src) and _dump_has_unwrapped_only(str(src))
-    return frame_from_ovito(data, dimension=2 if force_2d else None, properties=properties,
-                            unwrapped_positions=unwrapped, source=source, index=index)
+    frame = frame_from_ovito(data, dimension=2 if force_2d else None, properties=properties,
+                             unwrapped_positions=unwrapped, source=source, index=index)
+    if frame.dimension == 2 and not data.cell.is2D:
+        # a 2D dump detected by its equal z: tell OVITO too (rendering, downstream modifiers)
+        data.cell_.is2D = True
+    return frame
 
 
 def ovito_name(name: str) -> str:

@@ -18,7 +18,8 @@ from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Enum, Float, Str
 
 from ..potentials import PRESETS
-from ._common import ResultCache, attach, content_key, frame_from_data, glassdyn_errors, parse_floats, parse_names
+from ._common import (ResultCache, attach, content_key, frame_from_data, glassdyn_errors, ovito_name, parse_floats,
+                      parse_names)
 
 __all__ = ["GlassDescriptorsModifier"]
 
@@ -40,7 +41,7 @@ class GlassDescriptorsModifier(ModifierInterface):
     cutoff : float
         Neighbour cutoff (sigma units); 0 = the core's default (first minimum of g_ab(r)).
     weighting : str
-        Coarse-graining weights: ``hard`` (mean within L) or ``exp`` (exp(-r/L)).
+        Coarse-graining weights: ``hard`` (mean within L) or ``exponential`` (exp(-r/L)).
     force_2d : bool
         Treat the data as 2D (a 2D LAMMPS dump loads as a height-1 3D cell).
     """
@@ -49,7 +50,7 @@ class GlassDescriptorsModifier(ModifierInterface):
     lengths = Str("0.5:5.0:0.5", label="Coarse-graining lengths L (list or start:stop:step)")
     potential = Enum(*sorted(PRESETS), label="Potential preset")
     cutoff = Float(0.0, label="Neighbour cutoff (0 = first minimum of g(r))")
-    weighting = Enum("hard", "exp", label="Coarse-graining weights")
+    weighting = Enum("hard", "exponential", label="Coarse-graining weights")
     force_2d = Bool(False, label="Treat as 2D (height-1 dump cell)")
 
     def _params(self) -> dict:
@@ -75,5 +76,6 @@ class GlassDescriptorsModifier(ModifierInterface):
                 _CACHE.put(key, table)
             yield 0.9
             attach(data, {name: table.values[:, k] for k, name in enumerate(table.names)}, frame=fr)
-            data.attributes["glassdyn.descriptors.count"] = len(table.names)
+            # the names (OVITO spelling) tell downstream modifiers (Information imbalance) what was added
+            data.attributes["GlassDescriptors.names"] = ",".join(ovito_name(n) for n in table.names)
         yield 1.0
