@@ -1,0 +1,117 @@
+"""Plots of information-imbalance results (matplotlib, Agg backend, PNG files).
+
+- :func:`plot_plane`: the information-imbalance plane, Delta(X_j -> p) against Delta(p -> X_j) for every
+  single feature (optionally the path of the greedy picks, Delta(X_S -> p) against Delta(p -> X_S)).
+- :func:`plot_curve`: Delta against the number of selected features, with the components and baselines.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["plot_plane", "plot_curve"]
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def plot_plane(plane, path: str, *, selection=None, annotate: int = 5, title: str | None = None) -> str:
+    """Information-imbalance plane to a PNG.
+
+    Parameters
+    ----------
+    plane : glassdyn.imbalance.ImbalancePlane
+    path : str
+        Output PNG.
+    selection : glassdyn.selection.SelectionResult, optional
+        A supervised selection with curves ``subset_to_target`` and ``target_to_subset``: its path is drawn.
+    annotate : int
+        Label the ``annotate`` features with the smallest Delta(X_j -> p).
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    x = plane.forward_mean
+    y = plane.backward_mean
+    families = [n.split("_L")[0] if "_L" in n else n.rstrip("0123456789.") for n in plane.names]
+    uniq = list(dict.fromkeys(families))
+    cmap = plt.get_cmap("tab10")
+    for k, fam in enumerate(uniq):
+        m = np.array([f == fam for f in families])
+        ax.scatter(x[m], y[m], s=18, color=cmap(k % 10), label=fam if len(uniq) <= 12 else None)
+    for q in np.argsort(x)[:annotate]:
+        ax.annotate(plane.names[q], (x[q], y[q]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    if selection is not None and "target_to_subset" in selection.curves:
+        sx = selection.curves["subset_to_target"].mean(axis=0)
+        sy = selection.curves["target_to_subset"].mean(axis=0)
+        ax.plot(sx, sy, "-o", color="k", ms=3, lw=1, label="greedy picks $X_S$")
+    ax.plot([0, 1.05], [0, 1.05], ":", color="grey", lw=1)
+    ax.set_xlim(0, 1.05)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel(r"$\Delta(X \to p)$")
+    ax.set_ylabel(r"$\Delta(p \to X)$")
+    ax.set_title(title or "information-imbalance plane")
+    if len(uniq) <= 12 or selection is not None:
+        ax.legend(fontsize=7, loc="lower right")
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_curve(selection, path: str, *, baselines: Sequence = (), title: str | None = None) -> str:
+    """Delta against the number of selected features, to a PNG.
+
+    Parameters
+    ----------
+    selection : glassdyn.selection.SelectionResult
+        Its ``curve`` (mean) with the configuration spread, and its component curves.
+    baselines : sequence of SelectionResult or RandomBaseline
+        Drawn as extra lines (Lasso: ``curve``; random: ``curve`` with ``spread`` band).
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    d = np.arange(1, selection.curve.size + 1)
+    mode = selection.params.get("mode", "")
+    label = {"supervised": r"greedy $\Delta(X_S \to p)$",
+             "unsupervised": r"greedy $(\Delta(full \to X_S)+\Delta(X_S \to full))/\sqrt{2}$"}.get(mode, "greedy")
+    sd = selection.curve_per_config.std(axis=0)
+    ax.errorbar(d, selection.curve, yerr=sd, fmt="-o", ms=3, color="k", capsize=2, label=label)
+    names = {"target_to_subset": r"$\Delta(p \to X_S)$", "full_to_subset": r"$\Delta(full \to X_S)$",
+             "subset_to_full": r"$\Delta(X_S \to full)$"}
+    for key, lab in names.items():
+        if key in selection.curves:
+            ax.plot(d, np.nanmean(selection.curves[key], axis=0), "--", lw=1, label=lab)
+    for b in baselines:
+        bd = np.arange(1, b.curve.size + 1)
+        if hasattr(b, "spread"):
+            ax.plot(bd, b.curve, "-", color="tab:grey", label=f"random orders (n={b.orders.shape[0]})")
+            ax.fill_between(bd, b.curve - b.spread, b.curve + b.spread, color="tab:grey", alpha=0.25)
+        else:
+            ax.plot(bd, b.curve, "-s", ms=3, color="tab:red", label="Lasso selection")
+    ax.set_xlabel("number of selected features d")
+    ax.set_ylabel(r"information imbalance $\Delta$")
+    ax.set_ylim(bottom=0)
+    ax.set_title(title or "greedy feature selection")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+    plt.close(fig)
+    return path
