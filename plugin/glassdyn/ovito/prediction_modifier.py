@@ -12,7 +12,6 @@ predictive standard deviation).
 """
 from __future__ import annotations
 
-import inspect
 import os
 
 import numpy as np
@@ -21,55 +20,13 @@ from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
 from traits.api import Bool, Enum
 
+from .._frontend import features_for_model, load_model_cached, predict_frame
 from ..errors import GlassdynError, InputError
 from ._common import ResultCache, attach, content_key, frame_from_data, glassdyn_errors
 
-__all__ = ["PropensityPredictionModifier", "load_model_cached"]
+__all__ = ["PropensityPredictionModifier"]
 
-_MODELS = ResultCache(maxsize=4)
 _RESULTS = ResultCache(maxsize=16)
-
-
-def load_model_cached(path: str):
-    """Load a ``.gdm`` model once per (path, modification time, size)."""
-    from ..modelfile import load_model
-
-    path = os.path.abspath(os.path.expanduser(str(path)))
-    try:
-        st = os.stat(path)
-    except OSError:
-        raise InputError("model file not found; choose a .gdm file written by 'glassdyn train'",
-                         source=path) from None
-    key = repr((path, st.st_mtime_ns, st.st_size))
-    model = _MODELS.get(key)
-    if model is None:
-        model = load_model(path)
-        _MODELS.put(key, model)
-    return model, key
-
-
-def features_for_model(frame, model):
-    """Recompute the features a model needs, with the descriptor parameters stored in it.
-
-    Returns
-    -------
-    glassdyn.descriptors.FeatureTable
-    """
-    from ..descriptors import compute_features
-
-    meta = getattr(model, "metadata_", {}) or {}
-    params = dict(meta.get("descriptor_params") or {})
-    if not params:
-        raise InputError("the model file stores no descriptor parameters, so its features cannot be "
-                         "recomputed; add the features upstream (Glass descriptors modifier) and set "
-                         "'Features from' to particle properties", source=getattr(model, "source_", None))
-    accepted = set(inspect.signature(compute_features).parameters) - {"frame"}
-    kwargs = {k: v for k, v in params.items() if k in accepted}
-    if isinstance(kwargs.get("lengths"), list):
-        kwargs["lengths"] = tuple(kwargs["lengths"])
-    if isinstance(kwargs.get("descriptors"), list):
-        kwargs["descriptors"] = tuple(kwargs["descriptors"])
-    return compute_features(frame, **kwargs)
 
 
 def _ovito_spelling(name: str) -> str:
@@ -101,7 +58,6 @@ class PropensityPredictionModifier(ModifierInterface):
             model, model_key = load_model_cached(self.model_file)
             names = [str(n) for n in model.metadata_["feature_names"]]
             fr = frame_from_data(data, force_2d=self.force_2d, index=frame)
-            gp = model.model == "gp"
             if self.features == "properties":
                 available = list(data.particles.keys())
                 missing = [n for n in names if n not in available and _ovito_spelling(n) not in available]
@@ -118,21 +74,20 @@ class PropensityPredictionModifier(ModifierInterface):
                 out = _RESULTS.get(key)
                 if out is None:
                     yield "Propensity prediction: predicting"
-                    out = model.predict(X, return_std=gp, feature_names=names)
+                    out = predict_frame(model, X, names)
                     _RESULTS.put(key, out)
             else:
                 key = content_key(fr.positions, fr.types, fr.ids, fr.box.matrix, params=(model_key, "compute"))
                 out = _RESULTS.get(key)
                 if out is None:
                     yield "Propensity prediction: computing features"
-                    table = features_for_model(fr, model)
+                    X, names = features_for_model(fr, model)
                     yield 0.7
-                    out = model.predict(table, return_std=gp, reorder=True)
+                    out = predict_frame(model, X, names)
                     _RESULTS.put(key, out)
-            if gp:
-                mean, std = out
-                attach(data, {"Predicted Propensity": mean, "Propensity Std": std}, frame=fr)
-            else:
-                attach(data, {"Predicted Propensity": out}, frame=fr)
+            mean, std = out
+            attach(data, {"Predicted Propensity": mean}, frame=fr)
+            if std is not None:
+                attach(data, {"Propensity Std": std}, frame=fr)
             data.attributes["PropensityPrediction.model"] = str(model.model)
         yield 1.0
