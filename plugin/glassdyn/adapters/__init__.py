@@ -65,10 +65,11 @@ def load_frames(path, frames=None, *, dimension: int | None = None, reader: str 
     if not os.path.exists(path):
         raise InputError("no such file", source=path)
     if is_data_file(path):
-        frame = read_data_file(path, dimension=dimension)
-        if frames not in (None, 0, -1, [0], [-1]) and not (isinstance(frames, slice) and 0 in range(1)[frames]):
+        from .lammps_dump import _select
+
+        if frames is not None and len(_select(frames, 1, path)) == 0:
             raise InputError(f"a data file holds one frame; frames={frames!r} selects none", source=path)
-        return [frame]
+        return [read_data_file(path, dimension=dimension)]
     if reader == "native":
         return list(iter_dump(path, frames, dimension=dimension))
     if reader == "ovito":
