@@ -531,6 +531,11 @@ def iter_dump(path, frames=None, *, dimension: int | None = None) -> Iterator[Fr
         raise InputError("the file is empty" if empty else
                          "no 'ITEM: TIMESTEP' line found: this is not a LAMMPS text dump", source=path)
     selected = _select(frames, len(offsets), path)
+    # checks above run at call time; parsing runs lazily, frame by frame
+    return _iter_selected(path, offsets, selected, dimension)
+
+
+def _iter_selected(path, offsets, selected, dimension) -> Iterator[Frame]:
     buf = _Buffer(path)
     try:
         for k in selected:
