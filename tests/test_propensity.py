@@ -339,3 +339,31 @@ def test_cli_reads_a_manifest_folder(tmp_path, capsys):
         got = read_dump(out / f"config_{c:03d}_propensity.dump")
         assert "propensity_t2" in got.properties and "bond_breaking_t0p5" in got.properties
         assert (out / f"config_{c:03d}_propensity_fs.csv").exists()
+
+
+def test_cli_reads_a_simulate_ensemble_folder(tmp_path, capsys):
+    """The layout written by `glassdyn simulate ensemble` (paths from glassdyn.lammps.simulate)."""
+    from glassdyn.cli import main
+    from glassdyn.lammps.simulate import reference_path, replica_path
+    ref = make_reference()
+    folder = tmp_path / "sim"
+    traj = make_trajectories(ref, R=3, seed=3)
+    for r in range(3):
+        p = replica_path(folder, 0, r)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        write_dump(p, replica_frames(ref, traj[r], steps=[0, 10, 20, 40]))
+    write_dump(reference_path(folder, 0, "dump"), ref)
+    manifest = {"task": "ensemble", "parameters": {"configurations": 1, "replicas": 3, "dt": 0.05}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "out.dump"
+    assert main(["propensity", str(folder), "-o", str(out), "--q", "6", "--no-progress"]) == 0, capsys.readouterr().err
+    got = read_dump(out).sorted_by_id()
+    dr = traj - traj[:, :1]
+    dr -= dr.mean(axis=2, keepdims=True)
+    # times use the manifest's dt = 0.05: steps 0, 10, 20, 40 -> t = 0, 0.5, 1, 2
+    assert np.allclose(got.properties["propensity_t2"], (dr[:, 3] ** 2).sum(-1).mean(0))
+    # an interrupted run (a replica file missing) is reported
+    os.remove(replica_path(folder, 0, 1))
+    assert main(["propensity", str(folder), "-o", str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "1 files of configuration 0 are missing" in err and "replica_001.lammpstrj" in err

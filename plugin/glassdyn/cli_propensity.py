@@ -43,7 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="output dump (one configuration) or folder (several configurations)")
     parser.add_argument("--times", nargs="+", type=float, metavar="T",
                         help="times (timestep * dt) of the per-atom columns; all times by default")
-    parser.add_argument("--dt", type=float, default=0.005, help="MD timestep (default 0.005)")
+    parser.add_argument("--dt", type=float, default=None,
+                        help="MD timestep (default: the simulate manifest's, else 0.005)")
     parser.add_argument("--potential", default="auto",
                         help="potential whose sigma_ab sets the default cutoffs: ka2d, ka3d, ternary2d or "
                              "'auto' (ka2d / ternary2d / ka3d by dimension and number of types)")
@@ -84,6 +85,8 @@ def _manifest_ensembles(folder: str) -> list[dict]:
             man = json.load(fh)
         except json.JSONDecodeError as exc:
             raise InputError(f"not valid JSON ({exc})", source=path) from None
+    if isinstance(man, dict) and man.get("task") == "ensemble":
+        return _simulate_ensembles(folder, man, path)
     entries = None
     if isinstance(man, dict):
         for key in ("configurations", "ensembles", "isoconfigurational", "iso", "entries"):
@@ -110,6 +113,31 @@ def _manifest_ensembles(folder: str) -> list[dict]:
     return out
 
 
+def _simulate_ensembles(folder: str, man: dict, path: str) -> list[dict]:
+    """Configurations of a ``glassdyn simulate ensemble`` folder (layout of glassdyn.lammps.simulate)."""
+    from .lammps.simulate import reference_path, replica_path
+    par = man.get("parameters", {})
+    try:
+        n_conf, n_rep = int(par["configurations"]), int(par["replicas"])
+    except (KeyError, TypeError, ValueError):
+        raise InputError("the manifest of this ensemble has no 'configurations'/'replicas' parameters",
+                         source=path) from None
+    out = []
+    for c in range(n_conf):
+        ref = reference_path(folder, c, "dump")
+        if not ref.exists():
+            ref = reference_path(folder, c, "data")
+        reps = [replica_path(folder, c, r) for r in range(n_rep)]
+        missing = [str(p) for p in [ref, *reps] if not p.exists()]
+        if missing:
+            raise InputError(f"{len(missing)} files of configuration {c} are missing ({', '.join(missing[:3])}"
+                             f"{', ...' if len(missing) > 3 else ''}); run the same 'glassdyn simulate' command "
+                             "again to finish the interrupted run", source=path)
+        out.append({"name": f"config_{c:03d}", "reference": str(ref), "replicas": [str(p) for p in reps],
+                    "dt": par.get("dt")})
+    return out
+
+
 def find_ensembles(inputs: list[str], reference: str | None) -> list[dict]:
     """Resolve the command's inputs into ``[{name, reference, replicas, dt}]``."""
     folders = [p for p in inputs if os.path.isdir(p)]
@@ -131,10 +159,11 @@ def find_ensembles(inputs: list[str], reference: str | None) -> list[dict]:
 
 
 def _output_paths(out: str, table: str | None, name: str, several: bool) -> tuple[str, str, str]:
-    if several:
+    if several or out.endswith(("/", os.sep)):
         os.makedirs(out, exist_ok=True)
         dump = os.path.join(out, f"{name}_propensity.dump")
-        table = None
+        if several:
+            table = None  # one table per configuration, next to its dump
     elif os.path.isdir(out):
         dump = os.path.join(out, f"{name}_propensity.dump")
     else:
@@ -227,12 +256,12 @@ def write_outputs(result, reference, dump_path: str, table_path: str, *, times=N
 
 def run(args: argparse.Namespace) -> int:
     from .dynamics import analyze_ensemble
-    from .replicas import load_ensemble, read_reference
+    from .replicas import DEFAULT_DT, load_ensemble, read_reference
     ensembles = find_ensembles(args.inputs, args.reference)
     several = len(ensembles) > 1
     progress = not args.no_progress
     for e in ensembles:
-        dt = float(e["dt"]) if (e.get("dt") and args.dt == 0.005) else args.dt
+        dt = args.dt if args.dt is not None else float(e.get("dt") or DEFAULT_DT)
         ref = read_reference(e["reference"])
         pot = default_potential(ref, args.potential)
         ens = load_ensemble(e["replicas"], ref, dt=dt, progress=progress)
