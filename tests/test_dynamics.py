@@ -38,11 +38,12 @@ def brute_neighbors(frame, cut):
 
 
 # ----------------------------------------------------------------------------- displacements
-def test_rigid_translation_gives_zero_displacement_and_propensity():
-    frame = liquid_like()
+@pytest.mark.parametrize("d", [2, 3])
+def test_rigid_translation_gives_zero_displacement_and_propensity(d):
+    frame = liquid_like(n=300 if d == 2 else 343, d=d)
     rng = np.random.default_rng(1)
     R, T = 3, 4
-    shifts = rng.normal(0, 2.0, (R, T, 1, 2))  # a different rigid shift per replica and time
+    shifts = rng.normal(0, 2.0, (R, T, 1, d))  # a different rigid shift per replica and time
     traj = frame.positions[None, None] + shifts
     dr = displacements(traj, frame.positions)
     assert np.abs(dr).max() < 1e-12
@@ -53,7 +54,10 @@ def test_rigid_translation_gives_zero_displacement_and_propensity():
     assert np.allclose(propensity(raw), (shifts[..., 0, :] ** 2).sum(-1).mean(0)[:, None])
     # ... and the cage-relative displacement is zero anyway
     cage = cage_operator(frame, 1.5)
+    assert cage.nnz > 4 * frame.n_atoms  # every atom has a cage
     assert np.abs(cage_relative(raw, cage)).max() < 1e-12
+    # bond breaking ignores a rigid translation: every bond is kept
+    assert np.all(bond_breaking(frame, raw, r_in=1.4, r_out=1.8) == 1.0)
 
 
 def test_drift_removal_matches_brute_force():

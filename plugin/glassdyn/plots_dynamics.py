@@ -84,6 +84,7 @@ def plot_propensity_distribution(result, path, times: Sequence[float] | None = N
         Times to show (nearest available); by default up to four log-spaced times with t > 0,
         including the one nearest tau_alpha.
     bins : int
+        Largest number of bins (at most sqrt(N), at least 10).
 
     Returns
     -------
@@ -105,7 +106,10 @@ def plot_propensity_distribution(result, path, times: Sequence[float] | None = N
         p = p[np.isfinite(p)]
         if len(p) == 0 or np.ptp(p) == 0:
             continue
-        ax.hist(p / p.mean(), bins=bins, histtype="step", density=True, label=f"t = {t[k]:.3g}")
+        nb = int(min(bins, max(10, np.sqrt(len(p)))))  # fewer bins for small systems
+        near_tau = np.isfinite(result.tau_alpha[0]) and k == result.time_index(result.tau_alpha[0])
+        ax.hist(p / p.mean(), bins=nb, histtype="step", density=True,
+                label=f"t = {t[k]:.3g}" + ("  (~tau_alpha)" if near_tau else ""))
     ax.set_yscale("log")
     kind = "<|dr|>" if result.params.get("absolute") else "<|dr|^2>"
     cr = " cage-relative" if result.params.get("cage_relative") else ""
