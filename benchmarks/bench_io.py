@@ -65,7 +65,7 @@ def main():
                 import_file(path).compute(0)
 
             t_o = timeit(ov, args.repeat)
-            print(f"OVITO import_file + compute(0): {t_o:.3f} s  (native is {t_o / t_r:.1f}x faster)")
+            print(f"OVITO import_file + compute(0): {t_o:.3f} s  (time ratio OVITO/native {t_o / t_r:.1f})")
         except ImportError:
             print("OVITO not installed")
         try:
@@ -78,7 +78,7 @@ def main():
                     u.atoms.positions
 
             t_m = timeit(md, 1)
-            print(f"MDAnalysis Universe(LAMMPSDUMP) first frame: {t_m:.3f} s  (native is {t_m / t_r:.1f}x faster)")
+            print(f"MDAnalysis Universe(LAMMPSDUMP) first frame: {t_m:.3f} s  (time ratio MDAnalysis/native {t_m / t_r:.1f})")
         except ImportError:
             print("MDAnalysis not installed")
         wide = base.with_properties(**{f"f{k}_L{0.5 * (k % 10 + 1):.1f}": rng.random(n) for k in range(60)})

@@ -699,12 +699,17 @@ def _write_frame(fh, frame: Frame, columns, float_format: str, chunk: int = 50_0
     fh.write(_header(frame, ts, names))
     row_fmt = " ".join(fmts) + "\n"
     n = frame.n_atoms
+    numeric = all(a.dtype.kind in "iubf" for a in arrays)
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
-        block = np.empty((e - s, len(arrays)), dtype=object)
-        for k, a in enumerate(arrays):
-            block[:, k] = a[s:e].tolist()
-        fh.write((row_fmt * (e - s)) % tuple(block.ravel().tolist()))
+        if numeric:  # one float table; '%d' formats the exact integer-valued floats of ids/types/images
+            values = np.column_stack([a[s:e] for a in arrays]).astype(np.float64).ravel().tolist()
+        else:
+            block = np.empty((e - s, len(arrays)), dtype=object)
+            for k, a in enumerate(arrays):
+                block[:, k] = a[s:e].tolist()
+            values = block.ravel().tolist()
+        fh.write((row_fmt * (e - s)) % tuple(values))
 
 
 def write_dump(path, frames, columns: Sequence[str] | None = None, *, append: bool = False,
