@@ -320,3 +320,20 @@ def test_classification_bad_input():
         classify_configurations(np.random.default_rng(0).normal(size=(8, 2)), [0] * 4 + [1] * 4)
     with pytest.raises(InputError, match="configuration 1 has different features"):
         classify_configurations([{"a": 1.0}, {"b": 2.0}], [0, 1])
+
+
+def test_imbalance_selector_finds_nonlinear_feature():
+    """The information-imbalance selector (glassdyn.selection) sees a quadratic dependence that
+    a |Pearson r| ranking misses."""
+    pytest.importorskip("glassdyn.selection")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 8))
+    y = np.exp(X[:, 3]) + 0.8 * X[:, 6] ** 2 + 0.1 * rng.normal(size=1500)
+    g = np.repeat(np.arange(3), 500)
+    imb = FeatureSelector("imbalance", 2).fit(X, y, g)
+    assert set(imb.support_) == {3, 6}
+    pear = FeatureSelector("pearson", 2).fit(X, y, g)
+    assert 6 not in pear.support_[:1]
+    # used inside a model, in folds
+    res = cross_validate(PropensityModel("mlp", select="imbalance", n_features=2, max_iter=200), X, y, g)
+    assert all(set(f["selected_features"]) == {"x3", "x6"} for f in res.folds)

@@ -322,33 +322,17 @@ def _lasso_order(X: np.ndarray, y: np.ndarray, n_alphas: int = 200) -> np.ndarra
 
 def _imbalance_order(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, names: list[str],
                      n_features: int, seed: int) -> np.ndarray:
-    """Supervised greedy information-imbalance selection from :mod:`glassdyn.imbalance`."""
+    """Supervised greedy information-imbalance selection (:func:`glassdyn.selection.greedy_supervised`:
+    features z-scored per configuration, Delta(X_S -> y) averaged over the configurations in
+    ``groups``); imported lazily."""
     try:
-        from . import imbalance
+        from .selection import greedy_supervised
     except ImportError as exc:  # pragma: no cover - depends on the other module being present
-        raise GlassdynError("feature selection by information imbalance needs glassdyn.imbalance, "
+        raise GlassdynError("feature selection by information imbalance needs glassdyn.selection, "
                             f"which could not be imported ({exc}); use select='lasso' or 'pearson'") from exc
-    fn = None
-    for cand in ("greedy_selection", "greedy_select", "select_features", "greedy"):
-        fn = getattr(imbalance, cand, None)
-        if callable(fn):
-            break
-    if fn is None:  # pragma: no cover
-        raise GlassdynError("glassdyn.imbalance has no greedy selection function")
-    import inspect
-    params = inspect.signature(fn).parameters
-    kwargs: dict[str, Any] = {}
-    for key, val in (("groups", groups), ("names", names), ("feature_names", names),
-                     ("n_features", n_features), ("seed", seed)):
-        if key in params:
-            kwargs[key] = val
-    out = fn(X, y, **kwargs)
-    order = getattr(out, "order", None) or getattr(out, "selected", None) or out
-    order = list(order)
-    if order and isinstance(order[0], str):
-        pos = {n: k for k, n in enumerate(names)}
-        order = [pos[n] for n in order]
-    return np.asarray(order, dtype=np.int64)
+    res = greedy_supervised(X, y, names=list(names), groups=groups, n_select=int(n_features), seed=seed,
+                            reverse=False)
+    return np.asarray(res.indices, dtype=np.int64)
 
 
 class FeatureSelector(TransformerMixin, BaseEstimator):
