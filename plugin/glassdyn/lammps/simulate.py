@@ -314,7 +314,7 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
                  replicas: int = 30, configurations: int = 1, dynamics: str = "md",
                  times: Sequence[int] | None = None, steps: int = 100_000, points_per_decade: int = 5,
                  equilibration_steps: int = 100_000, seed: int = 1, dt: float = 0.005,
-                 langevin_damp: float = 0.1, brownian_gamma: float = 10.0, cores: int | None = None,
+                 langevin_damp: float = 0.1, brownian_gamma: float = 100.0, cores: int | None = None,
                  executable=None, omp: bool = True, progress: bool = False) -> dict:
     """Iso-configurational ensembles: ``replicas`` trajectories from each of ``configurations`` configurations.
 
