@@ -15,7 +15,7 @@ Example
 >>> lmp.file("in.ka2d")                                                 # doctest: +SKIP
 >>> frame = frame_from_lammps(lmp)                                      # doctest: +SKIP
 >>> table = glassdyn.descriptors.compute_features(frame, "ka2d")        # doctest: +SKIP
->>> set_per_atom(lmp, "Theta", table.values[:, table.names.index("Theta_L2.0")], ids=table.ids)
+>>> set_per_atom(lmp, "Theta", table.values[:, table.names.index("Theta_L2.0")], ids=table.ids)  # doctest: +SKIP
 >>> lmp.command("dump d all custom 100 out.dump id type x y d_Theta")  # doctest: +SKIP
 """
 from __future__ import annotations
