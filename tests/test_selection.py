@@ -153,3 +153,27 @@ def test_cli_select_tables(tmp_path):
                "--no-plots"])
     assert rc == 0 and os.path.exists(tmp_path / "u" / "order.csv")
     assert main(["select", *paths, "--target", "nope", "-o", str(tmp_path / "x")]) == 1
+
+
+@pytest.mark.parametrize("ties", ["strict", "average"])
+def test_greedy_exact_with_discrete_features_and_target(ties):
+    """Ties everywhere (integer features, a target with few values): fast paths equal the definition."""
+    g = np.random.default_rng(12)
+    Xs = [g.integers(0, 4, size=(160, 5)).astype(float) for _ in range(2)]
+    Xs = [np.hstack([x, g.normal(size=(160, 1))]) for x in Xs]
+    ps = [np.round(x[:, 0] + x[:, 2] + 0.3 * g.normal(size=160)) for x in Xs]
+    r = greedy_supervised(Xs, ps, n_select=4, ties=ties)
+    Xz, pz, _ = prepare_features(Xs, None, None, ps)
+    for d, S in enumerate(r.subsets):
+        per = [imbalance(x[:, S], p, ties=ties, duplicates="allow") for x, p in zip(Xz, pz)]
+        np.testing.assert_allclose(r.curve_per_config[:, d], per, atol=1e-12)
+        back = [imbalance(p, x[:, S], ties=ties, duplicates="allow") for x, p in zip(Xz, pz)]
+        np.testing.assert_allclose(r.curves["target_to_subset"][:, d], back, atol=1e-12)
+    u = greedy_unsupervised([x[:, :5] for x in Xs], n_select=3, ties=ties)
+    Xz, _, _ = prepare_features([x[:, :5] for x in Xs])
+    for d, S in enumerate(u.subsets):
+        for c, x in enumerate(Xz):
+            a = imbalance(x, x[:, S], ties=ties, duplicates="allow")
+            b = imbalance(x[:, S], x, ties=ties, duplicates="allow")
+            assert u.curves["full_to_subset"][c, d] == pytest.approx(a, abs=1e-12)
+            assert u.curves["subset_to_full"][c, d] == pytest.approx(b, abs=1e-12)

@@ -196,17 +196,37 @@ class _Sorted1D:
         self.n = x.size
         self.start = np.searchsorted(self.s, x, side="left")   # first sorted position with value >= x_i
 
+    def _boundary(self, approx: np.ndarray, lo: np.ndarray, hi: np.ndarray, pred) -> np.ndarray:
+        """First m in [lo, hi) with pred (monotone), starting from a searchsorted guess ``approx``.
+
+        The guess comes from thresholds x_i +- d whose rounding can differ from the exact predicate on
+        |s_m - x_i|; it is accepted only when the predicate confirms it, otherwise bisection decides.
+        """
+        b = np.clip(approx, lo, hi)
+        q = np.arange(b.size)
+        ok_here = (b == hi) | pred(q, np.minimum(b, self.n - 1))
+        ok_prev = (b == lo) | ~pred(q, np.maximum(b - 1, 0))
+        bad = np.nonzero(~(ok_here & ok_prev))[0]
+        if bad.size:
+            b[bad] = _bisect(lo[bad], hi[bad], lambda qq, m: pred(bad[qq], m))
+        return b
+
     def count(self, i: np.ndarray, d: np.ndarray, strict: bool) -> np.ndarray:
         """#{k (i included): |x_k - x_i| < d} (strict) or <= d, exact in float64."""
         s, xi = self.s, self.x[i]
         st = self.start[i]
         n = np.full(i.size, self.n)
+        zero = np.zeros_like(st)
         if strict:
-            right = _bisect(st, n, lambda q, m: np.abs(s[m] - xi[q]) >= d[q])
-            left = _bisect(np.zeros_like(st), st, lambda q, m: np.abs(s[m] - xi[q]) < d[q])
+            right = self._boundary(np.searchsorted(s, xi + d, side="left"), st, n,
+                                   lambda q, m: np.abs(s[m] - xi[q]) >= d[q])
+            left = self._boundary(np.searchsorted(s, xi - d, side="right"), zero, st,
+                                  lambda q, m: np.abs(s[m] - xi[q]) < d[q])
         else:
-            right = _bisect(st, n, lambda q, m: np.abs(s[m] - xi[q]) > d[q])
-            left = _bisect(np.zeros_like(st), st, lambda q, m: np.abs(s[m] - xi[q]) <= d[q])
+            right = self._boundary(np.searchsorted(s, xi + d, side="right"), st, n,
+                                   lambda q, m: np.abs(s[m] - xi[q]) > d[q])
+            left = self._boundary(np.searchsorted(s, xi - d, side="left"), zero, st,
+                                  lambda q, m: np.abs(s[m] - xi[q]) <= d[q])
         return (right - st) + (st - left)
 
     def ranks(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

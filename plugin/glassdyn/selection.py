@@ -29,7 +29,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .errors import GlassdynError, InputError
-from .imbalance import (_REL, _check_rules, _check_tables, _exact_rows, _import_dadapy, _nn_from_candidates,
+from .imbalance import (_REL, _check_rules, _check_tables, _exact_rows, _exact_sqdist, _import_dadapy, _nn_from_candidates,
                         _nn_pairs, _rank_counts_multi, _rank_values, _resolve_nn, _Sorted1D, _version,
                         split_configurations, standardize_configurations)
 
@@ -197,6 +197,7 @@ class _StepNN:
             self.idx = idx
             self.d2 = d * d
             self.bound = self.d2[:, -1] if k < n else np.full(n, np.inf)
+            self.self_mask = self.idx == np.arange(n)[:, None]
 
     def pairs(self, f: int, nn_ties: str, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x, n = self.x, self.x.shape[0]
@@ -206,9 +207,13 @@ class _StepNN:
             return _nn_pairs(a, nn_ties, rng, self.n_jobs)
         xf = x[:, f]
         d2 = self.d2 + (xf[self.idx] - xf[:, None]) ** 2
-        o = np.argsort(d2, axis=1, kind="stable")
-        idx = np.take_along_axis(self.idx, o, axis=1)
-        d2 = np.take_along_axis(d2, o, axis=1)
+        d2[self.self_mask] = np.inf
+        two = np.argpartition(d2, 1, axis=1)[:, :2]
+        d2 = np.take_along_axis(d2, two, axis=1)
+        idx = np.take_along_axis(self.idx, two, axis=1)
+        swap = d2[:, 1] < d2[:, 0]
+        d2[swap] = d2[swap][:, ::-1]
+        idx[swap] = idx[swap][:, ::-1]
         i, j, failed = _nn_from_candidates(a, d2, idx, bound=self.bound, return_failed=True)
         if failed.size:
             dd, ii = cKDTree(a).query(a[failed], k=3, workers=self.n_jobs)
@@ -221,51 +226,75 @@ class _StepNN:
 
 
 class _FullRanks:
-    """Rank table of the full feature space of one configuration: r[i, k] = #{m != i: d_im < d_ik}."""
+    """Rank table of a space for one configuration: less[i, k] = #{m != i: d_im < d_ik}, eq[i, k] = #{m != i:
+    d_im == d_ik} (None when there are no ties). One (N, N) int16 table (int32 above 32767 points).
+
+    1-D spaces are ranked on exact |x_k - x_i|; several dimensions on BLAS distances, with every row whose
+    sorted distances come within a relative 1e-9 of each other recomputed exactly.
+    """
 
     def __init__(self, x: np.ndarray):
         n = x.shape[0]
         dtype = np.int16 if n <= 32767 else np.int32
         self.less = np.empty((n, n), dtype=dtype)
         self.eq = None
-        xc = x - x.mean(axis=0)
-        sq = np.einsum("ij,ij->i", xc, xc)
         chunk = max(1, int(4_000_000 // n))
         eq_rows = {}
         ar = np.arange(n)
+        pos = np.arange(n)
+        one_d = x.shape[1] == 1
+        if not one_d:
+            xc = x - x.mean(axis=0)
+            sq = np.einsum("ij,ij->i", xc, xc)
         for s in range(0, n, chunk):
             rows = ar[s:s + chunk]
-            blk = xc[rows] @ xc.T
-            blk *= -2.0
-            blk += sq[rows][:, None]
-            blk += sq[None, :]
-            blk[np.arange(rows.size), rows] = np.inf
+            rr = np.arange(rows.size)
+            if one_d:
+                blk = np.abs(x[None, :, 0] - x[rows, 0][:, None])
+            else:
+                blk = (-2.0 * xc[rows]) @ xc.T
+                blk += sq[rows][:, None]
+                blk += sq[None, :]
+            blk[rr, rows] = np.inf
             o = np.argsort(blk, axis=1)
             sv = np.take_along_axis(blk, o, axis=1)
-            tol = _REL * (sq[rows][:, None] + sq.max()) + 1e-300
-            close = np.diff(sv, axis=1) <= 2 * tol
-            bad = np.nonzero(close.any(axis=1) | (sv[:, 0] <= tol[:, 0]))[0]
-            pos = np.broadcast_to(np.arange(n, dtype=dtype), (rows.size, n))
             lr = np.empty((rows.size, n), dtype=dtype)
-            np.put_along_axis(lr, o, pos, axis=1)
-            if bad.size:
-                dd = _exact_rows(x, rows[bad])
-                dd[np.arange(bad.size), rows[bad]] = np.inf
-                for r, row in zip(bad, dd):
-                    srt = np.sort(row)
-                    left = np.searchsorted(srt, row, side="left")
-                    right = np.searchsorted(srt, row, side="right")
-                    lr[r] = left
-                    e = right - left
-                    if np.any(e[np.isfinite(row)] > 1):
-                        eq_rows[int(rows[r])] = e.astype(dtype)
-            lr[np.arange(rows.size), rows] = n - 1
+            if one_d:
+                newg = np.ones(sv.shape, bool)
+                newg[:, 1:] = sv[:, 1:] != sv[:, :-1]
+                start = np.maximum.accumulate(np.where(newg, pos, 0), axis=1)
+                np.put_along_axis(lr, o, start.astype(dtype), axis=1)
+                if not newg[:, 1:-1].all():
+                    endg = np.ones(sv.shape, bool)
+                    endg[:, :-1] = newg[:, 1:]
+                    end = np.minimum.accumulate(np.where(endg, pos, n)[:, ::-1], axis=1)[:, ::-1] + 1
+                    e = np.empty((rows.size, n), dtype=dtype)
+                    np.put_along_axis(e, o, (end - start).astype(dtype), axis=1)
+                    for r in np.nonzero((e > 1).any(axis=1))[0]:
+                        eq_rows[int(rows[r])] = e[r].copy()
+            else:
+                tol = _REL * (sq[rows][:, None] + sq.max()) + 1e-300
+                close = np.diff(sv, axis=1) <= 2 * tol
+                bad = np.nonzero(close.any(axis=1) | (sv[:, 0] <= tol[:, 0]))[0]
+                np.put_along_axis(lr, o, np.broadcast_to(pos.astype(dtype), (rows.size, n)), axis=1)
+                if bad.size:
+                    dd = _exact_rows(x, rows[bad])
+                    dd[np.arange(bad.size), rows[bad]] = np.inf
+                    for r, row in zip(bad, dd):
+                        srt = np.sort(row)
+                        left = np.searchsorted(srt, row, side="left")
+                        right = np.searchsorted(srt, row, side="right")
+                        lr[r] = left
+                        e = right - left
+                        if np.any(e[np.isfinite(row)] > 1):
+                            eq_rows[int(rows[r])] = e.astype(dtype)
+            lr[rr, rows] = n - 1
             self.less[rows] = lr
         if eq_rows:
             self.eq = np.ones((n, n), dtype=dtype)
             for r, e in eq_rows.items():
                 self.eq[r] = e
-        # nearest neighbours in the full space: rank 0
+        # nearest neighbours: rank 0
         i, j = np.nonzero(self.less == 0)
         keep = i != j
         self.nn_i, self.nn_j = i[keep], j[keep]
@@ -274,6 +303,51 @@ class _FullRanks:
         n_less = self.less[i, j].astype(np.int64)
         n_eq = np.ones(i.size, np.int64) if self.eq is None else self.eq[i, j].astype(np.int64)
         return n_less, n_eq
+
+
+class _SubsetCounts:
+    """Exact (n_less, n_eq) in S + {f} for fixed pairs (i, j), for many candidates f (one configuration).
+
+    Partial squared distances over the columns S are summed column by column (the documented exact
+    formula), so adding the f column last gives exactly the value for the columns S + [f]. Only points
+    within sqrt(d^2_S(i, j) + max_f df^2) of i in S can be closer than j: they are gathered once per step
+    with a KD-tree (sparse); when they are too many, dense row blocks are used instead.
+    """
+
+    def __init__(self, x: np.ndarray, S: list[int], pi: np.ndarray, pj: np.ndarray, cands: list[int]):
+        self.x, self.S, self.pi, self.pj = x, list(S), pi, pj
+        n = x.shape[0]
+        xS = x[:, self.S]
+        self.t0 = _exact_sqdist(xS, pi, pj)
+        dmax = np.max((x[pi][:, cands] - x[pj][:, cands]) ** 2, axis=1)
+        radius = np.sqrt(self.t0 + dmax) * (1 + 1e-7) + 1e-300
+        self.sparse = False
+        if xS.shape[1] <= 16:
+            tree = cKDTree(xS)
+            lens = tree.query_ball_point(xS[pi], radius, return_length=True)
+            if lens.sum() <= 0.3 * n * pi.size:
+                lists = tree.query_ball_point(xS[pi], radius, return_sorted=False)
+                rows = np.repeat(np.arange(pi.size), lens)
+                cols = np.fromiter((k for lst in lists for k in lst), dtype=np.int64, count=int(lens.sum()))
+                keep = cols != pi[rows]
+                self.rows, self.cols = rows[keep], cols[keep]
+                self.b = _exact_sqdist(xS, pi[self.rows], self.cols)
+                self.sparse = True
+
+    def counts(self, f: int) -> tuple[np.ndarray, np.ndarray]:
+        x, pi, pj = self.x, self.pi, self.pj
+        xf = x[:, f]
+        dj = xf[pj] - xf[pi]
+        t = self.t0 + dj * dj
+        if self.sparse:
+            d = xf[self.cols] - xf[pi[self.rows]]
+            v = self.b + d * d
+            tt = t[self.rows]
+            n_less = np.bincount(self.rows, weights=v < tt, minlength=pi.size).astype(np.int64)
+            n_eq = np.bincount(self.rows, weights=v == tt, minlength=pi.size).astype(np.int64)
+            return n_less, n_eq
+        cols = self.S + [f]
+        return _rank_counts_multi(x[:, cols], pi, pj) if len(cols) > 1 else _Sorted1D(xf).ranks(pi, pj)
 
 
 def _delta(ranks_sum_per_point: np.ndarray) -> float:
@@ -328,7 +402,7 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
                       n_select: int | None = None, random_control: bool = False, standardize: bool = True,
                       select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
                       seed: int = 0, backend: str = "exact", maxk: int | None = None, reverse: bool = True,
-                      n_jobs: int = 1) -> SelectionResult:
+                      target_table: bool = True, n_jobs: int = 1) -> SelectionResult:
     """Greedy supervised selection minimising Delta(X_S -> p).
 
     Parameters
@@ -355,6 +429,9 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
         dadapy: neighbours ranked exactly (default N - 1).
     reverse : bool
         Also record Delta(p -> X_S) after each pick (curve ``target_to_subset``).
+    target_table : bool
+        Precompute the (N, N) int16 rank table of the target per configuration (32 MB for N = 4000) so that
+        every candidate's ranks are a lookup; False ranks by bisection in the sorted target instead.
     n_jobs : int
         Threads (configurations are evaluated in parallel; -1 = all cores).
 
@@ -373,11 +450,15 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
         raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
     C = len(Xs)
     rngs = [np.random.default_rng([seed, c]) for c in range(C)]
+    use_table = backend == "exact" and target_table
     sps = [_Sorted1D(p[:, 0]) if p.shape[1] == 1 else None for p in ps]
+    ttabs = _map(_FullRanks, ps, n_jobs) if use_table else None
     target_pairs = [_nn_pairs(p, nn_ties, rngs[c]) for c, p in enumerate(ps)] if reverse else None
 
     def rank_in_target(c, i, j):
         p = ps[c]
+        if ttabs is not None:
+            return ttabs[c].lookup(i, j)
         if sps[c] is not None:
             return sps[c].ranks(i, j)
         return _rank_counts_multi(p, i, j)
@@ -486,15 +567,15 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
             a_vals = np.empty(len(cands))
             b_vals = np.empty(len(cands))
             fi, fj, fw = full_nn[c]
+            counter = _SubsetCounts(x, S, fi, fj, cands) if S else None
             for q, f in enumerate(cands):
                 i, j, w = nn.pairs(f, nn_ties, rngs[c])
                 n_less, n_eq = tables[c].lookup(i, j)
                 b_vals[q] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
-                sub = x[:, S + [f]]
-                if sub.shape[1] == 1:
-                    n_less, n_eq = _Sorted1D(sub[:, 0]).ranks(fi, fj)
+                if counter is None:
+                    n_less, n_eq = _Sorted1D(x[:, f]).ranks(fi, fj)
                 else:
-                    n_less, n_eq = _rank_counts_multi(sub, fi, fj)
+                    n_less, n_eq = counter.counts(f)
                 a_vals[q] = _weighted_rank_mean(fi, fw, _rank_values(n_less, n_eq, ties, rngs[c]), n)
             return a_vals, b_vals
 
