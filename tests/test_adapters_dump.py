@@ -397,3 +397,17 @@ def test_index_cache_follows_file_changes(tmp_path):
     assert count_frames(p) == 1
     write_dump(p, [random_frame(2, timestep=2)], append=True)
     assert count_frames(p) == 2
+
+
+def test_bad_garbage_inside_atom_block_names_file_and_frame(tmp_path):
+    # e.g. two processes wrote the same file: a non-number where a coordinate should be
+    path = tmp_path / "garbage.dump"
+    frame = Frame(np.random.default_rng(0).random((5, 2)) * 5, np.ones(5, int), Box.orthorhombic([5, 5]))
+    write_dump(path, [frame, frame])
+    lines = path.read_text().split("\n")
+    second = [k for k, ln in enumerate(lines) if ln.startswith("ITEM: ATOMS")][1]
+    lines[second + 2] = lines[second + 2].split()[0] + " 1 abc 2.0 0"
+    path.write_text("\n".join(lines))
+    assert len(list(iter_dump(path, frames=[0]))) == 1
+    with pytest.raises(InputError, match=r"garbage\.dump, frame 1: the frame is corrupt.*abc"):
+        read_dump(path, 1)

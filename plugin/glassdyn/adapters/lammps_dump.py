@@ -356,6 +356,17 @@ def _parse_atoms_exact(block: bytes, ncol: int, natoms: int, cols, path, index, 
 
 
 def _parse_frame(data, start: int, end: int, path: str, index: int, dimension):
+    try:
+        return _parse_frame_unchecked(data, start, end, path, index, dimension)
+    except InputError:
+        raise
+    except (ValueError, IndexError, KeyError) as exc:
+        # Garbage inside a frame (e.g. two processes wrote the same file): name the place.
+        raise InputError(f"the frame is corrupt and cannot be parsed ({exc}); regenerate the dump",
+                         source=path, frame=index) from None
+
+
+def _parse_frame_unchecked(data, start: int, end: int, path: str, index: int, dimension):
     atoms_at = data.find(b"ITEM: ATOMS", start, end)
     if atoms_at < 0:
         hdr = _parse_header(bytes(data[start:end]).decode("utf-8", "replace"), path, index)
