@@ -37,7 +37,9 @@ def _modifier_class(label):
     eps = {ep.name: ep for ep in importlib.metadata.entry_points(group="OVITO.Modifier")}
     if label in eps:
         return eps[label].load()
-    module, cls = ENTRY_POINTS[label].split(":")  # not yet declared: import directly
+    assert not _declared_in_pyproject(), (f"'{label}' is declared in pyproject.toml but not installed: "
+                                          "run pip install -e . again")
+    module, cls = ENTRY_POINTS[label].split(":")  # not declared yet: import directly
     return getattr(__import__(module, fromlist=[cls]), cls)
 
 
