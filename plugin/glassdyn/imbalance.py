@@ -402,30 +402,39 @@ def _rank_counts_multi(b: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.
     bc = b - b.mean(axis=0)
     sq = np.einsum("ij,ij->i", bc, bc)
     sq_max = sq.max()
-    # single-pair rows
+    # single-pair rows: BLAS block, per-row thresholds shifted by |b_i|^2; a row is settled when exactly one
+    # entry (j itself) falls in the +-tol window around t, otherwise it is recomputed exactly
     ps = np.nonzero(single)[0]
     chunk = max(1, int(2_000_000 // max(1, n)))
+    redo = []
     for s in range(0, ps.size, chunk):
         p = ps[s:s + chunk]
         rows = i[p]
-        blk = bc[rows] @ bc.T
-        blk *= -2.0
-        blk += sq[rows][:, None]
+        blk = (-2.0 * bc[rows]) @ bc.T
         blk += sq[None, :]
         blk[np.arange(rows.size), rows] = np.inf
         tol = _REL * (sq[rows] + sq_max + t[p]) + 1e-300
-        lo = (t[p] - tol)[:, None]
-        hi = (t[p] + tol)[:, None]
-        sure = np.count_nonzero(blk < lo, axis=1)
-        amb_r, amb_c = np.nonzero((blk >= lo) & (blk <= hi))
-        e = _exact_sqdist(b, rows[amb_r], amb_c)
-        tt = t[p][amb_r]
-        n_less[p] = sure + np.bincount(amb_r, weights=(e < tt), minlength=rows.size).astype(np.int64)
-        n_eq[p] = np.bincount(amb_r, weights=(e == tt), minlength=rows.size).astype(np.int64)
+        lo = (t[p] - tol - sq[rows])[:, None]
+        hi = (t[p] + tol - sq[rows])[:, None]
+        c_lo = (blk < lo).view(np.int8).sum(axis=1, dtype=np.int64)
+        c_hi = (blk <= hi).view(np.int8).sum(axis=1, dtype=np.int64)
+        n_less[p] = c_lo
+        n_eq[p] = 1
+        redo.append(p[c_hi - c_lo != 1])
+    redo = np.concatenate(redo) if redo else np.zeros(0, np.int64)
+    for s in range(0, redo.size, chunk):
+        p = redo[s:s + chunk]
+        rows = i[p]
+        dd = _exact_rows(b, rows)
+        dd[np.arange(rows.size), rows] = np.inf
+        tp = t[p][:, None]
+        n_less[p] = np.count_nonzero(dd < tp, axis=1)
+        n_eq[p] = np.count_nonzero(dd == tp, axis=1)
     # multi-pair rows
     pm = np.nonzero(~single)[0]
     if pm.size:
         urows, inv = np.unique(i[pm], return_inverse=True)
+        chunk = max(1, int(2_000_000 // max(1, n)))
         for s in range(0, urows.size, chunk):
             rows = urows[s:s + chunk]
             dd = _exact_rows(b, rows)

@@ -208,12 +208,13 @@ class _StepNN:
         xf = x[:, f]
         d2 = self.d2 + (xf[self.idx] - xf[:, None]) ** 2
         d2[self.self_mask] = np.inf
-        two = np.argpartition(d2, 1, axis=1)[:, :2]
-        d2 = np.take_along_axis(d2, two, axis=1)
-        idx = np.take_along_axis(self.idx, two, axis=1)
-        swap = d2[:, 1] < d2[:, 0]
-        d2[swap] = d2[swap][:, ::-1]
-        idx[swap] = idx[swap][:, ::-1]
+        rr = np.arange(n)
+        k1 = np.argmin(d2, axis=1)
+        v1 = d2[rr, k1]
+        d2[rr, k1] = np.inf
+        k2 = np.argmin(d2, axis=1)
+        d2 = np.column_stack([v1, d2[rr, k2]])
+        idx = np.column_stack([self.idx[rr, k1], self.idx[rr, k2]])
         i, j, failed = _nn_from_candidates(a, d2, idx, bound=self.bound, return_failed=True)
         if failed.size:
             dd, ii = cKDTree(a).query(a[failed], k=3, workers=self.n_jobs)
