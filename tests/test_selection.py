@@ -177,3 +177,27 @@ def test_greedy_exact_with_discrete_features_and_target(ties):
             b = imbalance(x[:, S], x, ties=ties, duplicates="allow")
             assert u.curves["full_to_subset"][c, d] == pytest.approx(a, abs=1e-12)
             assert u.curves["subset_to_full"][c, d] == pytest.approx(b, abs=1e-12)
+
+
+def test_cli_select_lammps_dump_frames_are_configurations(tmp_path):
+    """Two frames of a LAMMPS dump with descriptor and propensity columns = two configurations."""
+    from glassdyn.adapters.lammps_dump import write_dump
+    from glassdyn.cli import main
+    from glassdyn.frame import Box, Frame
+    Xs, ps = _data(seed=10, n=250, C=2, F=4)
+    g = np.random.default_rng(0)
+    frames = []
+    for c, (x, p) in enumerate(zip(Xs, ps)):
+        props = {f"Theta_L{k + 1}.0": x[:, k] for k in range(4)}
+        props["propensity_t5"] = p
+        frames.append(Frame(positions=g.uniform(0, 15, size=(250, 2)), types=np.ones(250, int),
+                            box=Box.orthorhombic([15.0, 15.0]), properties=props, index=c, timestep=c))
+    dump = tmp_path / "conf.dump"
+    write_dump(str(dump), frames)
+    out = tmp_path / "sel"
+    assert main(["select", str(dump), "--target", "propensity_t5", "--features", "Theta_*", "-o", str(out),
+                 "--n-select", "2", "--no-plots"]) == 0
+    api = greedy_supervised(Xs, ps, n_select=2, names=[f"Theta_L{k + 1}.0" for k in range(4)])
+    js = json.loads((out / "selection.json").read_text())
+    assert js["selection"]["order"] == api.order
+    np.testing.assert_allclose(js["selection"]["curve_per_config"], api.curve_per_config, atol=1e-12)
