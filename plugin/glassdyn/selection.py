@@ -12,6 +12,11 @@ objective is averaged over configurations with equal weights; equal objectives a
 feature index. Imbalances use :mod:`glassdyn.imbalance` (tie rules documented there); every function
 also takes ``backend="dadapy"`` for a cross-check through dadapy's ``MetricComparisons``.
 
+Duplicates: the selection functions do not reject repeated rows (discrete features repeat values all the
+time); equidistant points are ranked by ``ties`` and several nearest neighbours by ``nn_ties``, exactly
+as :func:`glassdyn.imbalance.imbalance` with ``duplicates="allow"``. Check raw tables for duplicated
+particles with ``imbalance(X, p)`` (which raises on rows identical in both spaces).
+
 Speed: with picks S fixed, the nearest neighbour of each point in S + {f} is found among its K nearest
 neighbours in S (one KD-tree per step), since d^2_{S+f} = d^2_S + df^2 >= d^2_S; points whose answer is
 not certified by that bound (or whose best candidates are within a relative 1e-9) are redone with a
@@ -144,8 +149,6 @@ def prepare_features(features: Any, names: Sequence[str] | None = None, groups: 
     F = Xs[0].shape[1]
     names = [f"f{k}" for k in range(F)] if names is None else [str(s) for s in names]
     ps = None if target is None else split_configurations(target, groups)
-    if ps is not None and any(p.shape[1] != 1 for p in ps):
-        ps = ps  # multi-dimensional targets are allowed
     _check_tables(Xs, ps, names)
     if select:
         keep = [k for k, nm in enumerate(names) if any(fnmatch.fnmatchcase(nm, pat) for pat in select)]
@@ -351,11 +354,6 @@ class _SubsetCounts:
         return _rank_counts_multi(x[:, cols], pi, pj) if len(cols) > 1 else _Sorted1D(xf).ranks(pi, pj)
 
 
-def _delta(ranks_sum_per_point: np.ndarray) -> float:
-    n = ranks_sum_per_point.size
-    return float(2.0 / n * ranks_sum_per_point.mean())
-
-
 def _weighted_rank_mean(i, w, r, n) -> float:
     return float(2.0 / n * np.bincount(i, weights=w * r, minlength=n).mean())
 
@@ -476,7 +474,7 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
             n = x.shape[0]
             if backend == "dadapy":
                 return _dadapy_target_candidates(x, ps[c], S, cands, maxk)[1]
-            nn = _StepNN(x, S, 1 if n_jobs == 1 else 1)
+            nn = _StepNN(x, S, 1)
             vals = np.empty(len(cands))
             for q, f in enumerate(cands):
                 i, j, w = nn.pairs(f, nn_ties, rngs[c])
