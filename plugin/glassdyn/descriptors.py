@@ -1,0 +1,948 @@
+"""Per-particle structural descriptors and their coarse-graining (SCIENCE.md section 2).
+
+Base descriptors (one value per particle)
+-----------------------------------------
+``e``      local potential energy e_i = 1/2 sum_j V_ab(r_ij), the potential's own cutoff
+           (:func:`local_energy`).
+``z``      coordination number: neighbours j with r_ij < r_cut[a, b] (:func:`coordination`).
+``psi6``   2D bond-orientational order |(1/z_i) sum_j exp(6 i theta_ij)| (:func:`hexatic`).
+``q4``,    3D Steinhardt order q_l = sqrt(4 pi / (2l+1) sum_m |q_lm|^2),
+``q6``     q_lm = (1/z_i) sum_j Y_lm(r_ij) (:func:`steinhardt`).
+``Theta``  steric bond order of Tong and Tanaka (PRX 2018) (:func:`tong_tanaka`):
+           mean over adjacent neighbour pairs (j, k) of |theta_jk - theta1_jk|, where theta_jk is
+           the measured angle at i and cos theta1_jk = (s_ij^2 + s_ik^2 - s_jk^2) / (2 s_ij s_ik)
+           with s = sigma of the pair types. 2D: j, k are consecutive in the angular order around
+           i (the wrap-around pair included) and theta_jk is the angle swept counter-clockwise
+           from j to k (equal to the bond angle whenever it is below pi; with exactly two
+           neighbours both gaps, theta and 2 pi - theta, are counted). 3D: j and k are
+           neighbours of each other and theta_jk is the bond angle in [0, pi].
+
+Density descriptors at a length L (one value per particle and length)
+--------------------------------------------------------------------
+``rho``    local number density (particles within L of i, i included) / (pi L^2), 2D, or
+           / (4/3 pi L^3), 3D (:func:`local_density`).
+``phi``    local area (volume) fraction: sum over those particles of pi (sigma_jj/2)^2
+           (3D: 4/3 pi (sigma_jj/2)^3), divided by the disc area (sphere volume)
+           (:func:`area_fraction`).
+
+Coarse-graining
+---------------
+:func:`coarse_grain` turns any per-particle X into Xbar_i(L):
+
+* ``weighting="hard"`` (default): mean of X_j over the particles with r_ij < L, i included
+  (the form of the information-imbalance paper).
+* ``weighting="exponential"``: weighted mean with weights exp(-r_ij / L) (i itself has weight
+  1), truncated at r_ij < ``exp_truncation * L`` (default 3 L: neglected weights are below
+  e^-3 = 0.05 each; pass a larger value for a smoother tail, at the cost of a longer search).
+  ``rho`` and ``phi`` then use the same weights, normalised by the integral of the truncated
+  weight over the disc (sphere), so that a uniform system gives its mean density.
+
+The default feature set (``DEFAULT_DESCRIPTORS`` x ``DEFAULT_LENGTHS``) is the paper's 60:
+rho, phi, e, psi6 (q6 in 3D), Theta and z, each coarse-grained at L = 0.5, 1.0, ..., 5.0 and
+named ``<descriptor>_L<length>``, e.g. ``Theta_L2.0`` (:func:`compute_features`).
+
+Neighbours and missing values
+-----------------------------
+Neighbour cutoffs r_cut[a, b] default to the first minimum of the partial g_ab(r) of the
+frame itself (:func:`glassdyn.structure.neighbor_cutoffs`; fallback 1.45 sigma_ab), or are
+given by the user (a scalar or a per-type matrix). A particle without neighbours gets NaN for
+psi6 / q_l, and a particle with fewer than two neighbours (2D) or no pair of mutually
+neighbouring neighbours (3D) gets NaN for Theta: never a silent 0. Coarse-grained means skip
+NaN values (mean over the particles where X is defined); they are NaN only when X is undefined
+for every particle within L.
+
+All computations reuse one :func:`glassdyn.neighbors.neighbor_list` search at the largest
+length needed, then mask it; everything is vectorised with numpy (no loop over particles)
+and in float64.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+from .frame import Frame
+from .neighbors import NeighborList, neighbor_list, pair_cutoff_matrix
+from .potentials import PairPotential, get_potential
+from .structure import _cutoffs_from_pairs, radial_structure_functions, sigma_matrix
+
+__all__ = ["FeatureTable", "compute_features", "DEFAULT_DESCRIPTORS", "DEFAULT_DESCRIPTORS_3D",
+           "DEFAULT_LENGTHS", "DESCRIPTORS", "feature_name", "local_energy", "coordination", "hexatic",
+           "steinhardt", "tong_tanaka", "local_density", "area_fraction", "coarse_grain",
+           "resolve_cutoffs"]
+
+#: The paper's six descriptors (2D); in 3D ``psi6`` is replaced by ``q6``.
+DEFAULT_DESCRIPTORS = ("rho", "phi", "e", "psi6", "Theta", "z")
+#: The 3D default set.
+DEFAULT_DESCRIPTORS_3D = ("rho", "phi", "e", "q6", "Theta", "z")
+#: Coarse-graining lengths L = 0.5, 1.0, ..., 5.0 (length units).
+DEFAULT_LENGTHS = tuple(0.5 * k for k in range(1, 11))
+#: Every descriptor name :func:`compute_features` understands (``G`` = radial structure functions,
+#: not coarse-grained).
+DESCRIPTORS = ("rho", "phi", "e", "z", "psi6", "q4", "q6", "Theta", "G")
+
+_BASE = ("e", "z", "psi6", "q4", "q6", "Theta")
+
+
+# =============================================================================================
+# feature table
+def _fmt_length(length: float) -> str:
+    return repr(round(float(length), 6))
+
+
+def feature_name(descriptor: str, length: float) -> str:
+    """Column name of a coarse-grained descriptor, e.g. ``feature_name("Theta", 2) == "Theta_L2.0"``."""
+    return f"{descriptor}_L{_fmt_length(length)}"
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def _atomic_target(path):
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"the folder {folder} does not exist", source=str(path))
+    suffix = "".join(os.path.basename(path).partition(".")[1:]) or ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix="." + suffix.lstrip("."), dir=folder)
+    os.close(fd)
+    return tmp
+
+
+@dataclass
+class FeatureTable:
+    """A named table of per-particle features.
+
+    Attributes
+    ----------
+    names : list of str
+        Column names, e.g. ``Theta_L2.0``.
+    values : ndarray, shape (N, F)
+        float64 feature values (NaN where a descriptor is undefined, see the module docstring).
+    ids : ndarray of int, shape (N,)
+        Atom ids of the rows.
+    params : dict
+        Every parameter used (lengths, cutoffs and how they were chosen, weighting, sigma,
+        potential, dimension, source file and frame, ``glassdyn_version``); JSON-serialisable.
+    types : ndarray of int, shape (N,), optional
+        Atom types of the rows.
+    frame : ndarray of int, shape (N,), optional
+        Frame index of each row when tables of several frames are stacked
+        (:meth:`concatenate`); None for a single frame.
+    """
+
+    names: list
+    values: np.ndarray
+    ids: np.ndarray
+    params: dict = field(default_factory=dict)
+    types: np.ndarray | None = None
+    frame: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.names = [str(n) for n in self.names]
+        self.values = np.asarray(self.values, dtype=np.float64)
+        self.ids = np.asarray(self.ids, dtype=np.int64).reshape(-1)
+        if self.values.ndim != 2 or self.values.shape != (len(self.ids), len(self.names)):
+            raise InputError(f"feature values of shape {self.values.shape} do not match {len(self.ids)} ids "
+                             f"and {len(self.names)} names")
+        if len(set(self.names)) != len(self.names):
+            raise InputError("feature names must be unique")
+        for attr in ("types", "frame"):
+            a = getattr(self, attr)
+            if a is not None:
+                a = np.asarray(a, dtype=np.int64).reshape(-1)
+                if len(a) != len(self.ids):
+                    raise InputError(f"'{attr}' has {len(a)} rows for {len(self.ids)} ids")
+                setattr(self, attr, a)
+
+    # ------------------------------------------------------------------ access
+    @property
+    def n_rows(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.names)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def column(self, name: str) -> np.ndarray:
+        """One feature column, shape (N,)."""
+        try:
+            return self.values[:, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no feature '{name}'; the table has {', '.join(self.names[:8])}"
+                           f"{', ...' if len(self.names) > 8 else ''}") from None
+
+    __getitem__ = column
+
+    def select(self, names) -> "FeatureTable":
+        """A table with only the named columns, in that order."""
+        idx = [self.names.index(n) if n in self.names else self.column(n) for n in names]
+        return FeatureTable(list(names), self.values[:, idx], self.ids, dict(self.params), self.types, self.frame)
+
+    def to_dict(self) -> dict:
+        """``{"id": ids, [ "type": types, "frame": frame, ] name: column, ...}`` of (N,) arrays."""
+        out = {"id": self.ids}
+        if self.types is not None:
+            out["type"] = self.types
+        if self.frame is not None:
+            out["frame"] = self.frame
+        out.update({n: self.values[:, k] for k, n in enumerate(self.names)})
+        return out
+
+    def to_pandas(self):
+        """A pandas DataFrame of :meth:`to_dict` (needs pandas)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict())
+
+    def standardized(self) -> "FeatureTable":
+        """Features z-scored per column (mean 0, standard deviation 1, NaN ignored; constant columns -> 0)."""
+        mean = np.nanmean(self.values, axis=0)
+        std = np.nanstd(self.values, axis=0)
+        std = np.where(std > 0, std, 1.0)
+        return FeatureTable(self.names, (self.values - mean) / std, self.ids, dict(self.params, standardized=True),
+                            self.types, self.frame)
+
+    # ------------------------------------------------------------------ stacking and files
+    @classmethod
+    def concatenate(cls, tables, frames=None) -> "FeatureTable":
+        """Stack tables with equal columns; rows get a ``frame`` index (0, 1, ... or ``frames``)."""
+        tables = list(tables)
+        if not tables:
+            raise InputError("no feature tables to concatenate")
+        names = tables[0].names
+        for t in tables[1:]:
+            if t.names != names:
+                raise InputError("feature tables to stack must have the same columns")
+        frames = range(len(tables)) if frames is None else frames
+        fr = np.concatenate([np.full(t.n_rows, f, dtype=np.int64) if t.frame is None else t.frame
+                             for t, f in zip(tables, frames)])
+        types = None if any(t.types is None for t in tables) else np.concatenate([t.types for t in tables])
+        params = dict(tables[0].params)
+        params["frames"] = [t.params.get("frame") for t in tables]
+        params["sources"] = sorted({str(t.params.get("source")) for t in tables})
+        return cls(names, np.concatenate([t.values for t in tables]), np.concatenate([t.ids for t in tables]),
+                   params, types, fr)
+
+    def save(self, path) -> str:
+        """Write the table atomically: ``.npz`` (names, values, ids, types, frame, params as JSON),
+        ``.csv`` (header ``[frame,]id[,type],<names>``, ``%.17g``) or ``.parquet`` (needs pandas
+        and pyarrow). Returns the path."""
+        path = os.fspath(path)
+        ext = os.path.splitext(path)[1].lower()
+        if ext not in (".npz", ".csv", ".parquet"):
+            raise InputError(f"unknown table format '{ext}'; use .npz, .csv or .parquet", source=path)
+        if ext == ".parquet":
+            try:
+                import pandas  # noqa: F401
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise InputError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow); "
+                                 "or write .npz / .csv", source=path) from None
+        tmp = _atomic_target(path)
+        try:
+            if ext == ".npz":
+                extra = {}
+                if self.types is not None:
+                    extra["types"] = self.types
+                if self.frame is not None:
+                    extra["frame"] = self.frame
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, names=np.array(self.names), values=self.values, ids=self.ids,
+                             params=np.array(json.dumps(_jsonable(self.params))), **extra)
+            elif ext == ".csv":
+                d = self.to_dict()
+                cols = list(d)
+                lead = [c for c in ("frame", "id", "type") if c in d]
+                cols = lead + [c for c in cols if c not in lead]
+                arr = np.column_stack([d[c] for c in cols])
+                fmt = ["%d"] * len(lead) + ["%.17g"] * (len(cols) - len(lead))
+                np.savetxt(tmp, arr, fmt=fmt, delimiter=",", header=",".join(cols), comments="")
+            else:
+                df = self.to_pandas()
+                df.attrs["glassdyn_params"] = json.dumps(_jsonable(self.params))
+                df.to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path) -> "FeatureTable":
+        """Read a table written by :meth:`save` (``.npz`` or ``.csv``, ``.parquet`` with pandas)."""
+        path = os.fspath(path)
+        ext = os.path.splitext(path)[1].lower()
+        if not os.path.exists(path):
+            raise InputError("no such file", source=path)
+        if ext == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                return cls([str(n) for n in z["names"]], z["values"], z["ids"], json.loads(str(z["params"])),
+                           z["types"] if "types" in z else None, z["frame"] if "frame" in z else None)
+        if ext == ".csv":
+            with open(path, encoding="utf-8") as fh:
+                header = fh.readline().strip().split(",")
+            data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+            cols = {h: data[:, k] for k, h in enumerate(header)}
+            names = [h for h in header if h not in ("frame", "id", "type")]
+            return cls(names, data[:, [header.index(n) for n in names]], cols["id"], {},
+                       cols.get("type"), cols.get("frame"))
+        if ext == ".parquet":
+            import pandas as pd
+
+            df = pd.read_parquet(path)
+            names = [c for c in df.columns if c not in ("frame", "id", "type")]
+            return cls(names, df[names].to_numpy(float), df["id"].to_numpy(),
+                       json.loads(df.attrs.get("glassdyn_params", "{}")),
+                       df["type"].to_numpy() if "type" in df else None,
+                       df["frame"].to_numpy() if "frame" in df else None)
+        raise InputError(f"unknown table format '{ext}'; use .npz, .csv or .parquet", source=path)
+
+
+# =============================================================================================
+# input checks and shared pieces
+def _check_lengths(frame: Frame, lengths) -> np.ndarray:
+    arr = np.asarray(lengths, dtype=float).reshape(-1)
+    if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise InputError(f"coarse-graining lengths must be positive and finite, got {arr.tolist()}",
+                         source=frame.source, frame=frame.index)
+    arr = np.unique(arr)
+    return arr
+
+
+def _check_reach(frame: Frame, r: float, what: str):
+    if r > frame.box.max_cutoff:
+        raise InputError(f"{what} needs pairs up to {r:g}, longer than half the narrowest box width "
+                         f"({frame.box.max_cutoff:g}); use shorter lengths or cutoffs, or a larger system",
+                         source=frame.source, frame=frame.index)
+
+
+def _get_nl(frame: Frame, r: float, nl: NeighborList | None, what: str) -> NeighborList:
+    _check_reach(frame, r, what)
+    if nl is None:
+        return neighbor_list(frame, r, sort=False)
+    if nl.n_atoms != frame.n_atoms:
+        raise InputError(f"the neighbour list is for {nl.n_atoms} atoms, the frame has {frame.n_atoms}",
+                         source=frame.source, frame=frame.index)
+    if nl.cutoff < r * (1 - 1e-12):
+        raise InputError(f"the neighbour list was built at {nl.cutoff:g}, {what} needs {r:g}",
+                         source=frame.source, frame=frame.index)
+    return nl
+
+
+def _volume_factor(dimension: int) -> float:
+    """Area of the unit disc (2D) or volume of the unit sphere (3D)."""
+    return math.pi if dimension == 2 else 4.0 / 3.0 * math.pi
+
+
+def _particle_sizes(frame: Frame, sig: np.ndarray) -> np.ndarray:
+    """Area (2D) or volume (3D) of each particle from sigma_jj, shape (N,)."""
+    diam = np.diag(sig)[frame.types - 1]
+    return _volume_factor(frame.dimension) * (0.5 * diam) ** frame.dimension
+
+
+def _exp_normalisation(length: float, c: float, dimension: int) -> float:
+    """Integral of exp(-r/L) over the disc (sphere) of radius c L."""
+    e = math.exp(-c)
+    if dimension == 2:
+        return 2.0 * math.pi * length ** 2 * (1.0 - e * (1.0 + c))
+    return 4.0 * math.pi * length ** 3 * (2.0 - e * (c * c + 2.0 * c + 2.0))
+
+
+def resolve_cutoffs(frame: Frame, cutoffs=None, *, potential=None, sigma=None, nl: NeighborList | None = None):
+    """The per-type neighbour cutoff matrix to use and how it was chosen.
+
+    Parameters
+    ----------
+    frame : Frame
+    cutoffs : None, "rdf", float or array_like (n_types, n_types)
+        None or ``"rdf"``: first minimum of the partial g_ab(r) of ``frame``
+        (:func:`glassdyn.structure.neighbor_cutoffs`); otherwise user values (length units).
+    potential, sigma
+        Supply the sigma matrix for the g(r) scan and its fallback.
+    nl : NeighborList, optional
+        Search to reuse.
+
+    Returns
+    -------
+    cutoffs : ndarray, shape (n, n)
+    info : dict
+        ``{"method": "rdf" | "user", "pairs": {...}}``.
+    """
+    sig = sigma_matrix(frame, potential, sigma)
+    if cutoffs is None or (isinstance(cutoffs, str) and cutoffs == "rdf"):
+        r = min(2.2 * float(sig.max()), frame.box.max_cutoff)
+        nl = _get_nl(frame, r, nl, "the g(r) scan for neighbour cutoffs")
+        m = nl.distances < r
+        cut, pairs = _cutoffs_from_pairs(frame, nl.i[m], nl.j[m], nl.distances[m], sig, 0.01, 0.03, 0.8, 1.45)
+        return cut, {"method": "rdf", "pairs": pairs}
+    if isinstance(cutoffs, str):
+        raise InputError(f"unknown cutoff choice '{cutoffs}'; give 'rdf', a number or a per-type matrix",
+                         source=frame.source, frame=frame.index)
+    cut = pair_cutoff_matrix(cutoffs, sig.shape[0] if np.ndim(cutoffs) == 0 else frame.n_types)
+    if not np.all(np.isfinite(cut)) or np.any(cut <= 0):
+        raise InputError(f"neighbour cutoffs must be positive and finite, got {np.asarray(cutoffs).tolist()}",
+                         source=frame.source, frame=frame.index)
+    return cut, {"method": "user"}
+
+
+# =============================================================================================
+# bonds within the neighbour cutoffs, grouped by i (2D: in angular order)
+@dataclass
+class _Bonds:
+    i: np.ndarray
+    j: np.ndarray
+    d: np.ndarray
+    vec: np.ndarray
+    angle: np.ndarray | None  # 2D only
+    counts: np.ndarray
+    start: np.ndarray
+    n: int
+
+
+def _make_bonds(frame: Frame, nl: NeighborList, idx: np.ndarray | None, cut: np.ndarray) -> _Bonds:
+    """Bonds with r < cut[a, b] from pairs ``idx`` (None: all) of ``nl``."""
+    t = frame.types - 1
+    if idx is None:
+        i, j, d = nl.i, nl.j, nl.distances
+    else:
+        i, j, d = nl.i[idx], nl.j[idx], nl.distances[idx]
+    m = np.flatnonzero(d < cut[t[i], t[j]])
+    i, j, d = i[m], j[m], d[m]
+    vec = nl.vectors[m if idx is None else idx[m]]
+    angle = None
+    if frame.dimension == 2:
+        angle = np.arctan2(vec[:, 1], vec[:, 0])
+        order = np.argsort(i * 8.0 + (angle + np.pi))
+        angle = angle[order]
+    else:
+        order = np.argsort(i, kind="stable")
+    i, j, d, vec = i[order], j[order], d[order], vec[order]
+    n = frame.n_atoms
+    counts = np.bincount(i, minlength=n)
+    start = np.cumsum(counts) - counts
+    return _Bonds(i, j, d, vec, angle, counts, start, n)
+
+
+def _bonds_for(frame, cutoffs, potential, sigma, nl):
+    sig = sigma_matrix(frame, potential, sigma)
+    auto = cutoffs is None or (isinstance(cutoffs, str) and cutoffs == "rdf")
+    if nl is None:
+        if auto:
+            r = min(2.2 * float(sig.max()), frame.box.max_cutoff)
+        else:
+            r = float(resolve_cutoffs(frame, cutoffs, potential=potential, sigma=sigma)[0].max())
+        nl = _get_nl(frame, r, None, "the neighbour cutoff")
+    cut, _ = resolve_cutoffs(frame, cutoffs, potential=potential, sigma=sigma, nl=nl)
+    nl = _get_nl(frame, float(cut.max()), nl, "the neighbour cutoff")
+    return _make_bonds(frame, nl, None, cut), sig
+
+
+def _z(b: _Bonds) -> np.ndarray:
+    return b.counts.astype(np.float64)
+
+
+def _hexatic(b: _Bonds, k: int) -> np.ndarray:
+    z = b.counts.astype(float)
+    re = np.bincount(b.i, weights=np.cos(k * b.angle), minlength=b.n)
+    im = np.bincount(b.i, weights=np.sin(k * b.angle), minlength=b.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (re + 1j * im) / np.where(z > 0, z, np.nan)
+
+
+def _steinhardt(b: _Bonds, ls) -> np.ndarray:
+    from scipy.special import sph_harm_y
+
+    z = b.counts.astype(float)
+    cos_t = np.clip(b.vec[:, 2] / b.d, -1.0, 1.0)
+    theta = np.arccos(cos_t)
+    phi = np.mod(np.arctan2(b.vec[:, 1], b.vec[:, 0]), 2.0 * np.pi)
+    out = np.empty((b.n, len(ls)))
+    zz = np.where(z > 0, z, np.nan)
+    for c, l in enumerate(ls):
+        acc = np.zeros(b.n)
+        for m in range(l + 1):
+            y = sph_harm_y(l, m, theta, phi)
+            re = np.bincount(b.i, weights=y.real, minlength=b.n) / zz
+            im = np.bincount(b.i, weights=y.imag, minlength=b.n) / zz
+            acc += (1.0 if m == 0 else 2.0) * (re * re + im * im)
+        out[:, c] = np.sqrt(4.0 * np.pi / (2 * l + 1) * acc)
+    return out
+
+
+def _touching_angle(sig, ti, tj, tk):
+    s_ij, s_ik, s_jk = sig[ti, tj], sig[ti, tk], sig[tj, tk]
+    return np.arccos(np.clip((s_ij * s_ij + s_ik * s_ik - s_jk * s_jk) / (2.0 * s_ij * s_ik), -1.0, 1.0))
+
+
+def _theta(frame: Frame, b: _Bonds, sig: np.ndarray) -> np.ndarray:
+    t = frame.types - 1
+    p = np.arange(len(b.i))
+    end = b.start[b.i] + b.counts[b.i]
+    if frame.dimension == 2:
+        nxt = p + 1
+        wrap = nxt == end
+        nxt[wrap] = b.start[b.i[wrap]]
+        gap = b.angle[nxt] - b.angle
+        gap[wrap] += 2.0 * np.pi
+        dev = np.abs(gap - _touching_angle(sig, t[b.i], t[b.j], t[b.j[nxt]]))
+        owner = b.i
+        ok = b.counts >= 2
+    else:
+        after = end - p - 1
+        first = np.repeat(p, after)
+        csum = np.cumsum(after) - after
+        second = first + 1 + (np.arange(len(first)) - np.repeat(csum, after))
+        jp, jq = b.j[first], b.j[second]
+        keys = np.sort(b.i * b.n + b.j)
+        probe = jp * b.n + jq
+        pos = np.searchsorted(keys, probe).clip(0, max(len(keys) - 1, 0))
+        adj = keys[pos] == probe if len(keys) else np.zeros(len(probe), dtype=bool)
+        first, second = first[adj], second[adj]
+        cosang = np.einsum("ij,ij->i", b.vec[first], b.vec[second]) / (b.d[first] * b.d[second])
+        ang = np.arccos(np.clip(cosang, -1.0, 1.0))
+        owner = b.i[first]
+        dev = np.abs(ang - _touching_angle(sig, t[owner], t[b.j[first]], t[b.j[second]]))
+        ok = np.bincount(owner, minlength=b.n) > 0
+    npairs = np.bincount(owner, minlength=b.n).astype(float)
+    s = np.bincount(owner, weights=dev, minlength=b.n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, s / npairs, np.nan)
+
+
+def _energy(frame: Frame, potential: PairPotential, i, j, d) -> np.ndarray:
+    half = i < j
+    i, j, d = i[half], j[half], d[half]
+    v = potential.energy(d, frame.types[i], frame.types[j])
+    n = frame.n_atoms
+    return 0.5 * (np.bincount(i, weights=v, minlength=n) + np.bincount(j, weights=v, minlength=n))
+
+
+# =============================================================================================
+# public per-particle functions
+def local_energy(frame: Frame, potential, *, nl: NeighborList | None = None) -> np.ndarray:
+    """Per-particle potential energy e_i = 1/2 sum_j V_ab(r_ij) (energy units).
+
+    Parameters
+    ----------
+    frame : Frame
+    potential : PairPotential or str
+        The pair potential (or a preset name); pairs beyond its cutoff contribute 0.
+    nl : NeighborList, optional
+        A search at a cutoff >= the potential's largest cutoff to reuse.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        Same convention as LAMMPS ``compute pe/atom`` (half of each pair energy to each atom).
+    """
+    potential = get_potential(potential)
+    potential.check_types(frame.types, frame.ids, source=frame.source, frame=frame.index)
+    rc = potential.max_cutoff
+    nl = _get_nl(frame, rc, nl, f"potential '{potential.name}' (cutoff {rc:g})")
+    m = np.flatnonzero(nl.distances < rc)
+    return _energy(frame, potential, nl.i[m], nl.j[m], nl.distances[m])
+
+
+def coordination(frame: Frame, cutoffs=None, *, potential=None, sigma=None,
+                 nl: NeighborList | None = None) -> np.ndarray:
+    """Coordination number z_i: neighbours with r_ij < cutoffs[a, b]; shape (N,), float.
+
+    ``cutoffs``: None (first minimum of g_ab(r), see :func:`resolve_cutoffs`), a number or a
+    per-type matrix. ``potential``/``sigma`` supply the sigma matrix for the g(r) scan.
+    """
+    b, _ = _bonds_for(frame, cutoffs, potential, sigma, nl)
+    return _z(b)
+
+
+def hexatic(frame: Frame, cutoffs=None, *, k: int = 6, potential=None, sigma=None,
+            nl: NeighborList | None = None, return_complex: bool = False) -> np.ndarray:
+    """2D bond-orientational order psi_k,i = |(1/z_i) sum_j exp(i k theta_ij)|; shape (N,).
+
+    theta_ij is the angle of r_j - r_i with the x axis. NaN for particles without neighbours.
+    With ``return_complex`` the complex value (freud's ``Hexatic.particle_order``) is returned.
+    """
+    if frame.dimension != 2:
+        raise InputError("psi6 (hexatic order) is defined for 2D frames; use steinhardt() (q6) in 3D",
+                         source=frame.source, frame=frame.index)
+    b, _ = _bonds_for(frame, cutoffs, potential, sigma, nl)
+    psi = _hexatic(b, k)
+    return psi if return_complex else np.abs(psi)
+
+
+def steinhardt(frame: Frame, l=6, cutoffs=None, *, potential=None, sigma=None,
+               nl: NeighborList | None = None) -> np.ndarray:
+    """3D Steinhardt bond order q_l,i = sqrt(4 pi/(2l+1) sum_m |q_lm,i|^2), q_lm,i = mean_j Y_lm(r_ij).
+
+    Parameters
+    ----------
+    l : int or sequence of int
+        Degree(s).
+
+    Returns
+    -------
+    ndarray, shape (N,) for an int ``l``, (N, len(l)) for a sequence. NaN without neighbours.
+    """
+    if frame.dimension != 3:
+        raise InputError("Steinhardt q_l is defined for 3D frames; use hexatic() (psi6) in 2D",
+                         source=frame.source, frame=frame.index)
+    ls = [int(l)] if np.ndim(l) == 0 else [int(v) for v in l]
+    b, _ = _bonds_for(frame, cutoffs, potential, sigma, nl)
+    q = _steinhardt(b, ls)
+    return q[:, 0] if np.ndim(l) == 0 else q
+
+
+def tong_tanaka(frame: Frame, cutoffs=None, *, potential=None, sigma=None,
+                nl: NeighborList | None = None) -> np.ndarray:
+    """Tong-Tanaka steric bond order Theta_i (radians), shape (N,); see the module docstring.
+
+    ``sigma`` (or ``potential.sigma``) gives the touching distances s_ab; NaN for particles
+    with fewer than two neighbours (2D) or no pair of mutually neighbouring neighbours (3D).
+    """
+    b, sig = _bonds_for(frame, cutoffs, potential, sigma, nl)
+    return _theta(frame, b, sig)
+
+
+# =============================================================================================
+# coarse-graining
+def _length_bins(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Number of lengths <= d for each distance (so a pair counts at every L > d)."""
+    n_l = len(lengths)
+    if n_l > 1:
+        h = lengths[1] - lengths[0]
+        if np.allclose(np.diff(lengths), h, rtol=0.0, atol=1e-12 * lengths[-1]):
+            b = ((d - lengths[0]) * (1.0 / h)).astype(np.int64)
+            b += 1
+            b[d < lengths[0]] = 0
+            np.minimum(b, n_l, out=b)
+            ext = np.concatenate([[-np.inf], lengths, [np.inf]])
+            b -= d < ext[b]          # lengths[b-1] <= d must hold
+            b += d >= ext[b + 1]      # d < lengths[b] must hold
+            return b
+    return np.searchsorted(lengths, d, side="right")
+
+
+def _cg_hard(i, j, d, lengths, X, n):
+    """Hard-cutoff sums. Returns counts (n, L) incl. self and means (n, k, L) of the columns of X."""
+    n_l = len(lengths)
+    key = i * (n_l + 1) + _length_bins(d, lengths)
+    size = n * (n_l + 1)
+
+    def csum(weights=None):
+        h = np.bincount(key, weights=weights, minlength=size).reshape(n, n_l + 1)
+        return np.cumsum(h[:, :n_l], axis=1)
+
+    counts = csum() + 1.0
+    means = np.empty((n, X.shape[1], n_l))
+    for c in range(X.shape[1]):
+        x = X[:, c]
+        valid = np.isfinite(x)
+        if valid.all():
+            means[:, c] = (csum(x[j]) + x[:, None]) / counts
+        else:
+            x0 = np.where(valid, x, 0.0)
+            v = valid.astype(float)
+            nv = csum(v[j]) + v[:, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means[:, c] = np.where(nv > 0, (csum(x0[j]) + x0[:, None]) / nv, np.nan)
+    return counts, means
+
+
+def _cg_exp(i, j, d, lengths, X, n, c):
+    """Exponential weights exp(-r/L) for r < c L. Returns weight sums (n, L) incl. self and means."""
+    n_l = len(lengths)
+    wsum = np.empty((n, n_l))
+    means = np.empty((n, X.shape[1], n_l))
+    valid_all = np.isfinite(X)
+    X0 = np.where(valid_all, X, 0.0)
+    for k, length in enumerate(lengths):
+        m = np.flatnonzero(d < c * length)
+        ii, jj = i[m], j[m]
+        w = np.exp(-d[m] / length)
+        wsum[:, k] = np.bincount(ii, weights=w, minlength=n) + 1.0
+        for col in range(X.shape[1]):
+            v = valid_all[:, col]
+            s = np.bincount(ii, weights=w * X0[jj, col], minlength=n) + X0[:, col]
+            if v.all():
+                means[:, col, k] = s / wsum[:, k]
+            else:
+                ws = np.bincount(ii, weights=w * v[jj], minlength=n) + v
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    means[:, col, k] = np.where(ws > 0, s / ws, np.nan)
+    return wsum, means
+
+
+def _weighting(frame, weighting):
+    if weighting not in ("hard", "exponential"):
+        raise InputError(f"unknown weighting '{weighting}'; use 'hard' or 'exponential'",
+                         source=frame.source, frame=frame.index)
+
+
+def coarse_grain(frame: Frame, values, lengths=DEFAULT_LENGTHS, *, weighting: str = "hard",
+                 exp_truncation: float = 3.0, nl: NeighborList | None = None) -> np.ndarray:
+    """Coarse-grain per-particle values over lengths (see the module docstring).
+
+    Parameters
+    ----------
+    frame : Frame
+    values : array_like, shape (N,) or (N, k)
+        Per-particle values (NaN = undefined, skipped in the means).
+    lengths : sequence of float
+        Coarse-graining lengths L (length units); sorted and deduplicated.
+    weighting : {"hard", "exponential"}
+        Mean over r_ij < L (i included), or weights exp(-r_ij/L) truncated at
+        ``exp_truncation * L``.
+    exp_truncation : float
+        Truncation of the exponential weights in units of L (default 3).
+    nl : NeighborList, optional
+        A search at a cutoff >= the largest radius needed.
+
+    Returns
+    -------
+    ndarray, shape (N, n_lengths) for 1-D ``values``, (N, k, n_lengths) for 2-D.
+    """
+    _weighting(frame, weighting)
+    lengths = _check_lengths(frame, lengths)
+    X = np.asarray(values, dtype=float)
+    one = X.ndim == 1
+    X = X.reshape(len(X), -1)
+    if len(X) != frame.n_atoms:
+        raise InputError(f"{len(X)} values for {frame.n_atoms} atoms", source=frame.source, frame=frame.index)
+    r = float(lengths.max()) * (exp_truncation if weighting == "exponential" else 1.0)
+    nl = _get_nl(frame, r, nl, f"coarse-graining at L = {lengths.max():g}")
+    if weighting == "hard":
+        _, means = _cg_hard(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms)
+    else:
+        _, means = _cg_exp(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms, exp_truncation)
+    return means[:, 0, :] if one else means
+
+
+def _density_like(frame, sizes, lengths, weighting, exp_truncation, nl):
+    _weighting(frame, weighting)
+    lengths = _check_lengths(frame, lengths)
+    r = float(lengths.max()) * (exp_truncation if weighting == "exponential" else 1.0)
+    nl = _get_nl(frame, r, nl, f"local density at L = {lengths.max():g}")
+    X = np.zeros((frame.n_atoms, 0)) if sizes is None else sizes[:, None]
+    if weighting == "hard":
+        counts, means = _cg_hard(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms)
+        norm = _volume_factor(frame.dimension) * lengths ** frame.dimension
+    else:
+        counts, means = _cg_exp(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms, exp_truncation)
+        norm = np.array([_exp_normalisation(L, exp_truncation, frame.dimension) for L in lengths])
+    if sizes is None:
+        return counts / norm
+    return means[:, 0, :] * counts / norm
+
+
+def local_density(frame: Frame, lengths=DEFAULT_LENGTHS, *, weighting: str = "hard", exp_truncation: float = 3.0,
+                  nl: NeighborList | None = None) -> np.ndarray:
+    """Local number density rho_i(L) (particles per area or volume), shape (N, n_lengths).
+
+    Hard: (particles with r_ij < L, i included) / (pi L^2) in 2D, / (4/3 pi L^3) in 3D.
+    Exponential: sum of exp(-r_ij/L) over r_ij < c L (i included, weight 1) divided by the
+    integral of the same weight over the disc (sphere) of radius c L.
+    """
+    return _density_like(frame, None, lengths, weighting, exp_truncation, nl)
+
+
+def area_fraction(frame: Frame, lengths=DEFAULT_LENGTHS, *, potential=None, sigma=None, weighting: str = "hard",
+                  exp_truncation: float = 3.0, nl: NeighborList | None = None) -> np.ndarray:
+    """Local area (2D) or volume (3D) fraction phi_i(L), shape (N, n_lengths).
+
+    Sum over the particles within L of i (i included) of pi (sigma_jj/2)^2 (3D: 4/3 pi
+    (sigma_jj/2)^3), divided by pi L^2 (4/3 pi L^3); weighted like :func:`local_density`.
+    Sigma comes from ``sigma`` or ``potential`` (ones if neither is given).
+    """
+    sig = sigma_matrix(frame, potential, sigma)
+    return _density_like(frame, _particle_sizes(frame, sig), lengths, weighting, exp_truncation, nl)
+
+
+# =============================================================================================
+# the feature set
+def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, descriptors=None, cutoffs=None,
+                     weighting: str = "hard", *, sigma=None, exp_truncation: float = 3.0,
+                     rsf_mu=None, rsf_width: float = 0.1) -> FeatureTable:
+    """Coarse-grained structural descriptors of every particle of one frame, as a named table.
+
+    Parameters
+    ----------
+    frame : Frame
+        One periodic configuration (2D or 3D, orthorhombic or triclinic).
+    potential : PairPotential or str, optional
+        Pair potential (or preset name, e.g. ``"ka2d"``) for ``e`` and for sigma. Needed when
+        ``e`` is requested; its types must cover the frame's.
+    lengths : sequence of float
+        Coarse-graining lengths L (length units), default 0.5, 1.0, ..., 5.0.
+    descriptors : sequence of str, optional
+        Subset of ``DESCRIPTORS``; default ``DEFAULT_DESCRIPTORS`` in 2D (rho, phi, e, psi6,
+        Theta, z) and ``DEFAULT_DESCRIPTORS_3D`` in 3D (q6 for psi6). ``G`` adds the radial
+        structure functions (not coarse-grained; columns ``G<type>_mu<mu>``).
+    cutoffs : None, "rdf", float or array_like (n_types, n_types)
+        Neighbour cutoffs for z, psi6/q_l and Theta: first minimum of g_ab(r) of this frame
+        (default) or user values (length units).
+    weighting : {"hard", "exponential"}
+        Coarse-graining weights (see :func:`coarse_grain`).
+    sigma : float or array_like, optional
+        Sigma matrix overriding the potential's (for phi, Theta, the g(r) scan).
+    exp_truncation : float
+        Exponential weights are truncated at ``exp_truncation * L`` (default 3).
+    rsf_mu, rsf_width
+        Shell radii and width of the radial structure functions (``G``); see
+        :func:`glassdyn.structure.radial_structure_functions`.
+
+    Returns
+    -------
+    FeatureTable
+        Columns ``<descriptor>_L<L>`` in descriptor-major order (all lengths of the first
+        descriptor, then the next), then the ``G`` columns; rows in frame order.
+
+    Raises
+    ------
+    InputError
+        Unknown descriptor or weighting, ``e`` without a potential, types unknown to the
+        potential or the sigma matrix (naming the atoms), lengths or cutoffs longer than half
+        the box width, psi6 in 3D or q_l in 2D.
+    """
+    from . import __version__
+
+    dim = frame.dimension
+    if descriptors is None:
+        descriptors = DEFAULT_DESCRIPTORS if dim == 2 else DEFAULT_DESCRIPTORS_3D
+    descriptors = list(descriptors)
+    unknown = [d for d in descriptors if d not in DESCRIPTORS]
+    if unknown or len(set(descriptors)) != len(descriptors):
+        raise InputError(f"unknown or repeated descriptors {unknown or descriptors}; choose from {DESCRIPTORS}",
+                         source=frame.source, frame=frame.index)
+    if dim == 3 and "psi6" in descriptors:
+        raise InputError("psi6 is a 2D descriptor; use q6 (or q4) for a 3D frame", source=frame.source,
+                         frame=frame.index)
+    if dim == 2 and ({"q4", "q6"} & set(descriptors)):
+        raise InputError("q4/q6 are 3D descriptors; use psi6 for a 2D frame", source=frame.source,
+                         frame=frame.index)
+    _weighting(frame, weighting)
+    pot = None if potential is None else get_potential(potential)
+    if pot is not None:
+        pot.check_types(frame.types, frame.ids, source=frame.source, frame=frame.index)
+    elif "e" in descriptors:
+        raise InputError("the local energy 'e' needs a pair potential: pass potential='ka2d' (or another "
+                         "preset or PairPotential), or leave 'e' out of the descriptors",
+                         source=frame.source, frame=frame.index)
+    sig = sigma_matrix(frame, pot, sigma)
+    cg = [d for d in descriptors if d != "G"]
+    lengths = _check_lengths(frame, lengths) if cg else np.zeros(0)
+    base = [d for d in cg if d in _BASE]
+    need_bonds = bool({"z", "psi6", "q4", "q6", "Theta"} & set(base))
+
+    # radii: coarse-graining, potential, neighbour cutoffs, RSF
+    radii = {}
+    if cg:
+        radii["coarse-graining at L = %g" % lengths.max()] = float(lengths.max()) * (
+            exp_truncation if weighting == "exponential" else 1.0)
+    if "e" in base:
+        radii[f"the potential cutoff ({pot.name})"] = pot.max_cutoff
+    user_cut = None
+    if need_bonds:
+        if cutoffs is None or (isinstance(cutoffs, str) and cutoffs == "rdf"):
+            radii["the g(r) scan for neighbour cutoffs"] = min(2.2 * float(sig.max()), frame.box.max_cutoff)
+        else:
+            user_cut, _ = resolve_cutoffs(frame, cutoffs, potential=pot, sigma=sig)
+            radii["the neighbour cutoff"] = float(user_cut.max())
+    if "G" in descriptors:
+        mu = np.arange(0.5, 5.0 + 1e-9, 0.1) if rsf_mu is None else np.asarray(rsf_mu, dtype=float)
+        radii["the radial structure functions"] = float(mu.max() + 5.0 * rsf_width)
+    if not radii:
+        raise InputError("no descriptors requested", source=frame.source, frame=frame.index)
+    for what, r in radii.items():
+        _check_reach(frame, r, what)
+    r_search = max(radii.values())
+    nl = neighbor_list(frame, r_search, sort=False)
+
+    # short-range subset for the base descriptors
+    r_short = max([r for w, r in radii.items() if not w.startswith(("coarse", "the radial"))], default=0.0)
+    idx = None
+    if r_short > 0 and r_short < r_search:
+        idx = np.flatnonzero(nl.distances < r_short)
+    si = nl.i if idx is None else nl.i[idx]
+    sj = nl.j if idx is None else nl.j[idx]
+    sd = nl.distances if idx is None else nl.distances[idx]
+
+    params = {"glassdyn_version": __version__, "descriptors": descriptors, "lengths": lengths.tolist(),
+              "weighting": weighting, "dimension": dim, "sigma": sig.tolist(),
+              "potential": None if pot is None else pot.name, "source": frame.source, "frame": frame.index,
+              "timestep": frame.timestep, "n_atoms": frame.n_atoms,
+              "nan_policy": "psi6/q_l NaN without neighbours; Theta NaN without an adjacent neighbour pair; "
+                            "coarse-grained means skip NaN"}
+    if weighting == "exponential":
+        params["exp_truncation"] = exp_truncation
+    base_vals = {}
+    if "e" in base:
+        base_vals["e"] = _energy(frame, pot, si, sj, sd)
+    if need_bonds:
+        if user_cut is None:
+            m = sd < min(2.2 * float(sig.max()), frame.box.max_cutoff)
+            cut, pairs = _cutoffs_from_pairs(frame, si[m], sj[m], sd[m], sig, 0.01, 0.03, 0.8, 1.45)
+            cut_info = {"method": "rdf", "pairs": pairs}
+        else:
+            cut, cut_info = user_cut, {"method": "user"}
+        params["cutoffs"] = cut.tolist()
+        params["cutoff_method"] = cut_info
+        bonds = _make_bonds(frame, nl, idx, cut)
+        if "z" in base:
+            base_vals["z"] = _z(bonds)
+        if "psi6" in base:
+            base_vals["psi6"] = np.abs(_hexatic(bonds, 6))
+        ls = [int(d[1]) for d in base if d in ("q4", "q6")]
+        if ls:
+            q = _steinhardt(bonds, ls)
+            for c, l in enumerate(ls):
+                base_vals[f"q{l}"] = q[:, c]
+        if "Theta" in base:
+            base_vals["Theta"] = _theta(frame, bonds, sig)
+
+    names, blocks = [], []
+    if cg:
+        cols = [d for d in cg if d in _BASE]
+        X = np.column_stack([base_vals[d] for d in cols]) if cols else np.zeros((frame.n_atoms, 0))
+        sizes = _particle_sizes(frame, sig)
+        if "phi" in cg:
+            X = np.column_stack([X, sizes])
+        if weighting == "hard":
+            counts, means = _cg_hard(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms)
+            norm = _volume_factor(dim) * lengths ** dim
+        else:
+            counts, means = _cg_exp(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms, exp_truncation)
+            norm = np.array([_exp_normalisation(L, exp_truncation, dim) for L in lengths])
+        for d in cg:
+            if d == "rho":
+                block = counts / norm
+            elif d == "phi":
+                block = means[:, -1, :] * counts / norm
+            else:
+                block = means[:, cols.index(d), :]
+            blocks.append(block)
+            names.extend(feature_name(d, L) for L in lengths)
+    if "G" in descriptors:
+        g, gnames = radial_structure_functions(frame, mu, rsf_width, n_types=sig.shape[0], nl=nl)
+        blocks.append(g)
+        names.extend(gnames)
+        params["rsf_mu"] = mu.tolist()
+        params["rsf_width"] = rsf_width
+    values = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+    return FeatureTable(names, values, frame.ids.copy(), params, frame.types.copy())
