@@ -491,18 +491,18 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
         full[cands] = mean
         cand_hist.append(full)
         if reverse:
-            for c in range(C):
-                x = Xs[c][:, S]
-                n = x.shape[0]
+            def back(c):
                 if backend == "dadapy":
-                    bwd[c, step] = _dadapy_target_candidates(Xs[c], ps[c], S[:-1], [S[-1]], maxk)[0][0]
-                    continue
+                    return _dadapy_target_candidates(Xs[c], ps[c], S[:-1], [S[-1]], maxk)[0][0]
+                x = Xs[c][:, S]
                 i, j, w = target_pairs[c]
                 if x.shape[1] == 1:
                     n_less, n_eq = _Sorted1D(x[:, 0]).ranks(i, j)
                 else:
                     n_less, n_eq = _rank_counts_multi(x, i, j)
-                bwd[c, step] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+                return _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), x.shape[0])
+
+            bwd[:, step] = _map(back, list(range(C)), n_jobs)
     curves = {"subset_to_target": fwd}
     if reverse:
         curves["target_to_subset"] = bwd
