@@ -180,3 +180,15 @@ def test_duplicate_points_error_or_allow():
         imbalance(X, p)
     got = imbalance(X, p, duplicates="allow")
     assert got == pytest.approx(brute(X, p), abs=1e-12)
+
+
+def test_dadapy_backend_missing_is_a_clear_error():
+    import importlib.util
+    import sys
+    if importlib.util.find_spec("dadapy") is not None:
+        pytest.skip("dadapy is installed here: the cross-checks live in tests/dadapy")
+    from glassdyn.errors import GlassdynError
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    assert "dadapy" not in sys.modules                     # importing glassdyn.imbalance did not import it
+    with pytest.raises(GlassdynError, match=r"pip install dadapy==0.3.4"):
+        imbalance(X, X[:, 0], backend="dadapy")
