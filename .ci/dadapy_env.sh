@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the second virtual environment (numpy<2, dadapy 0.3.4, glassdyn core without extras)
-# and run the dadapy cross-check tests (tests/dadapy/) in it.
+# and run the dadapy cross-check tests (tests/dadapy_crosscheck/) in it.
 #
 # Usage: .ci/dadapy_env.sh [VENV_DIR]
 #   VENV_DIR  defaults to $DADAPY_VENV, else <repo>/../venv-dadapy
@@ -31,6 +31,6 @@ echo "== dadapy env ready in $((t1 - t0)) s"
 
 # --confcutdir keeps pytest from loading tests/conftest.py (which may import the full extras)
 cd "$REPO"
-"$VENV/bin/python" -m pytest tests/dadapy -q --confcutdir=tests/dadapy -p no:cacheprovider "${@:2}"
+"$VENV/bin/python" -m pytest tests/dadapy_crosscheck -q --confcutdir=tests/dadapy_crosscheck -p no:cacheprovider "${@:2}"
 t2=$(date +%s)
 echo "== dadapy cross-checks ran in $((t2 - t1)) s (total $((t2 - t0)) s)"

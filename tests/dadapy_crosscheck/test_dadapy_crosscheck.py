@@ -4,8 +4,8 @@ import warnings
 import numpy as np
 import pytest
 
-dadapy = pytest.importorskip("dadapy")
-from dadapy.metric_comparisons import MetricComparisons  # noqa: E402
+# (this folder is not named "dadapy": pytest puts tests/ on sys.path, where such a folder would shadow the package)
+MetricComparisons = pytest.importorskip("dadapy.metric_comparisons").MetricComparisons
 
 from glassdyn.imbalance import imbalance, imbalance_per_configuration, point_ranks  # noqa: E402
 from glassdyn.selection import greedy_supervised, greedy_unsupervised, prepare_features  # noqa: E402
