@@ -47,7 +47,9 @@ def sigma_matrix(frame: Frame, potential=None, sigma=None) -> np.ndarray:
         (the message names the atoms of unknown type).
     """
     if sigma is None and potential is not None:
-        sigma = potential.sigma
+        from .potentials import get_potential
+
+        sigma = get_potential(potential).sigma
     if sigma is None:
         return np.ones((frame.n_types, frame.n_types))
     s = np.asarray(sigma, dtype=float)
@@ -125,6 +127,9 @@ def _first_minimum(r, g, sigma_ab, smoothing, min_depth):
         return None, "types absent"
     dr = r[1] - r[0]
     gs = gaussian_filter1d(g, smoothing / dr, mode="nearest")
+    core = r < 0.7 * sigma_ab
+    if core.any() and gs[core].mean() > 0.1:
+        return None, "no excluded core (not a dense liquid or solid)"
     peak_region = r < 1.5 * sigma_ab
     if not peak_region.any():
         return None, "range too short"
@@ -151,8 +156,9 @@ def neighbor_cutoffs(frame: Frame, potential=None, *, sigma=None, nl: NeighborLi
     with a Gaussian of standard deviation ``smoothing`` (length units), and the first minimum
     after the first peak is the first point that is the lowest within +-0.15 sigma_ab. It is
     accepted when the first peak exceeds 1.2 and the minimum lies below ``min_depth`` times
-    the peak; otherwise (too few particles, a type absent, no clear shell) the cutoff is
-    ``fallback * sigma_ab``.
+    the peak, and when g_ab is essentially zero below 0.7 sigma_ab (an excluded core, which
+    rejects ideal-gas-like data where noise mimics a shell); otherwise (too few particles, a
+    type absent, no clear shell) the cutoff is ``fallback * sigma_ab``.
 
     Parameters
     ----------
