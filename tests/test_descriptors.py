@@ -79,7 +79,8 @@ def brute_vectors(frame: Frame, rmax: float):
     """Every (i, j, r_j - r_i) over periodic images with 0 < r < rmax: O(N^2 x images)."""
     pos, M, d = frame.positions, frame.box.matrix, frame.dimension
     out_i, out_j, out_v = [], [], []
-    for s in product(range(-2, 3), repeat=d):
+    reach = range(-1, 2) if frame.box.is_orthorhombic else range(-2, 3)
+    for s in product(reach, repeat=d):
         shift = np.asarray(s, dtype=float) @ M
         v = pos[None, :, :] + shift - pos[:, None, :]
         r = np.linalg.norm(v, axis=2)
@@ -184,6 +185,13 @@ def test_coarse_graining_hard_and_exponential_match_brute_force(dim, ka2d, ka3d)
     np.testing.assert_allclose(D.coarse_grain(frame, X, lengths), hard, rtol=1e-11)
     np.testing.assert_allclose(D.coarse_grain(frame, X, lengths, weighting="exponential"), expo, rtol=1e-11)
     np.testing.assert_allclose(D.coarse_grain(frame, X[:, 0], lengths), hard[:, 0], rtol=1e-11)
+    # the feature table uses the same weights for every descriptor
+    table = D.compute_features(frame, "ka2d" if dim == 2 else "ka3d", lengths=lengths, descriptors=("e", "z"),
+                               cutoffs=CUT2 if dim == 2 else CUT3, weighting="exponential")
+    e = D.local_energy(frame, "ka2d" if dim == 2 else "ka3d")
+    np.testing.assert_allclose(table[D.feature_name("e", lengths[1])],
+                               D.coarse_grain(frame, e, lengths, weighting="exponential")[:, 1], rtol=1e-12)
+    assert table.params["exp_truncation"] == 3.0
     # exponential density: weight sum over the truncated weight integral
     L = lengths[-1]
     m = r < 3 * L
@@ -354,9 +362,18 @@ def test_local_energy_matches_pair_sum(name, ka2d, ka3d):
         types[::3] = 3
         frame = Frame(frame.positions, types, frame.box)
     i, j, _, r = brute_vectors(frame, pot.max_cutoff)
+    # the model's formula written out here (SCIENCE.md 1a/1b), not PairPotential.energy
+    eps = np.asarray(pot.epsilon)[frame.types[i] - 1, frame.types[j] - 1]
+    sg = np.asarray(pot.sigma)[frame.types[i] - 1, frame.types[j] - 1]
+    x = r / sg
+    v = 4 * eps * (x ** -12 - x ** -6)
+    if name == "ternary2d":
+        v += 4 * eps * (0.04049023795 - 0.00970155098 * x ** 2 + 0.00062012616 * x ** 4)
+    else:
+        v -= 4 * eps * (2.5 ** -12 - 2.5 ** -6)
+    v[x >= 2.5] = 0.0
     e_ref = np.zeros(frame.n_atoms)
-    for k in range(len(i)):  # explicit loop over pairs
-        e_ref[i[k]] += 0.5 * float(pot.energy(r[k], frame.types[i[k]], frame.types[j[k]]))
+    np.add.at(e_ref, i, 0.5 * v)
     np.testing.assert_allclose(D.local_energy(frame, pot), e_ref, rtol=1e-10, atol=1e-12)
     table = D.compute_features(frame, pot, lengths=(0.5,), descriptors=("e",))
     np.testing.assert_allclose(table["e_L0.5"], e_ref, rtol=1e-10, atol=1e-12)
@@ -485,6 +502,16 @@ def test_feature_table_files_roundtrip(ka2d, tmp_path):
         table.column("nope")
     with pytest.raises(InputError, match="unknown table format '.xlsx'"):
         table.save(tmp_path / "t.xlsx")
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        with pytest.raises(InputError, match="writing .parquet needs pandas and pyarrow"):
+            table.save(tmp_path / "t.parquet")
+    else:
+        back = D.FeatureTable.load(table.save(tmp_path / "t.parquet"))
+        np.testing.assert_array_equal(back.values, table.values)
+        assert back.params["cutoffs"] == table.params["cutoffs"]
+    assert not list(tmp_path.glob(".t.*"))  # no temporary files left behind
 
 
 # ============================================================================ bad input
