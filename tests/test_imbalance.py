@@ -192,3 +192,17 @@ def test_dadapy_backend_missing_is_a_clear_error():
     assert "dadapy" not in sys.modules                     # importing glassdyn.imbalance did not import it
     with pytest.raises(GlassdynError, match=r"pip install dadapy==0.3.4"):
         imbalance(X, X[:, 0], backend="dadapy")
+
+
+def test_duplicates_detected_in_discrete_spaces_too():
+    """Many ties in A and B separately are fine; a row repeated in both is reported."""
+    g = np.random.default_rng(8)
+    A = g.integers(0, 3, size=(80, 2)).astype(float)
+    B = g.normal(size=80)
+    assert imbalance(A, B) == pytest.approx(brute(A, B), abs=1e-12)        # ties in A only: no error
+    B[17] = B[40]
+    A[17] = A[40]
+    with pytest.raises(InputError, match=r"atom ids: 17, 40"):
+        imbalance(A, B)
+    with pytest.raises(InputError, match=r"atom ids: 17, 40"):
+        imbalance(B, A)

@@ -138,7 +138,7 @@ def _check_space(a: np.ndarray, name: str, frame: int | None) -> None:
                          frame=frame)
 
 
-def _check_pair(a: np.ndarray, b: np.ndarray, frame: int | None, duplicates: str) -> None:
+def _check_pair(a: np.ndarray, b: np.ndarray, frame: int | None, duplicates: str, full: bool = True) -> None:
     if a.shape[0] != b.shape[0]:
         raise InputError(f"spaces A and B have different numbers of points ({a.shape[0]} and {b.shape[0]}): "
                          "features and target must describe the same particles in the same order", frame=frame)
@@ -148,6 +148,8 @@ def _check_pair(a: np.ndarray, b: np.ndarray, frame: int | None, duplicates: str
         return
     if duplicates != "error":
         raise GlassdynError(f"duplicates must be 'error' or 'allow', got {duplicates!r}")
+    if not full:        # the exact engine checks on its nearest-neighbour pairs (_raise_duplicates)
+        return
     ab = np.ascontiguousarray(np.hstack([a, b]))
     _, inv, counts = np.unique(ab, axis=0, return_inverse=True, return_counts=True)
     inv = np.ravel(inv)
@@ -286,6 +288,12 @@ def _pairs_from_sets(rows: np.ndarray, members: list[np.ndarray]) -> tuple[np.nd
 def _nn_pairs(a: np.ndarray, nn_ties: str, rng: np.random.Generator | None,
               n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest neighbours in A as weighted pairs (i, j, w), weights summing to 1 for each i."""
+    i, j = _nn_raw(a, n_jobs)
+    return _resolve_nn(i, j, a.shape[0], nn_ties, rng)
+
+
+def _nn_raw(a: np.ndarray, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j) with j at the exact minimum distance from i in A (j != i), sorted by i."""
     n = a.shape[0]
     if a.shape[1] == 1:
         s1 = _Sorted1D(a[:, 0])
@@ -298,10 +306,21 @@ def _nn_pairs(a: np.ndarray, nn_ties: str, rng: np.random.Generator | None,
         pos = np.where(offs < nl, np.repeat(l0, lens) + offs, np.repeat(r0, lens) + offs - nl)
         cols = s1.order[pos]
         keep = cols != rows
-        i, j = rows[keep], cols[keep]
-    else:
-        i, j = _nn_pairs_kd(a, n_jobs)
-    return _resolve_nn(i, j, n, nn_ties, rng)
+        return rows[keep], cols[keep]
+    return _nn_pairs_kd(a, n_jobs)
+
+
+def _raise_duplicates(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, frame: int | None) -> None:
+    """Rows identical in A and B: a point's duplicates are always among its nearest neighbours in A."""
+    zero = _exact_sqdist(a, i, j) == 0
+    if not zero.any():
+        return
+    same = zero & np.all(b[i] == b[j], axis=1)
+    if same.any():
+        dup = np.unique(np.concatenate([i[same], j[same]]))
+        raise InputError(f"{dup.size} points are identical in both spaces (duplicated rows, e.g. the same "
+                         "particle listed twice); remove them, or pass duplicates='allow' to rank them by the "
+                         "tie rules (row indices follow)", frame=frame, atom_ids=dup)
 
 
 def _nn_pairs_kd(a: np.ndarray, n_jobs: int = 1, tree: cKDTree | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -463,9 +482,13 @@ def _rank_values(n_less: np.ndarray, n_eq: np.ndarray, ties: str, rng: np.random
 
 
 def _point_ranks_one(a: np.ndarray, b: np.ndarray, ties: str, nn_ties: str, rng: np.random.Generator | None,
-                     n_jobs: int = 1, b_sorted: _Sorted1D | None = None) -> np.ndarray:
+                     n_jobs: int = 1, b_sorted: _Sorted1D | None = None, duplicates: str = "allow",
+                     frame: int | None = None) -> np.ndarray:
     n = a.shape[0]
-    i, j, w = _nn_pairs(a, nn_ties, rng, n_jobs)
+    i, j = _nn_raw(a, n_jobs)
+    if duplicates == "error":
+        _raise_duplicates(a, b, i, j, frame)
+    i, j, w = _resolve_nn(i, j, n, nn_ties, rng)
     return _ranks_for_pairs(b, i, j, w, n, ties, rng, b_sorted)
 
 
@@ -535,9 +558,9 @@ def point_ranks(A: Any, B: Any, *, ties: str = "strict", nn_ties: str = "average
     _check_rules(ties, nn_ties)
     a = _as_2d(A, "A")
     b = _as_2d(B, "B")
-    _check_pair(a, b, None, duplicates)
+    _check_pair(a, b, None, duplicates, full=False)
     rng = np.random.default_rng(seed)
-    return _point_ranks_one(a, b, ties, nn_ties, rng, n_jobs)
+    return _point_ranks_one(a, b, ties, nn_ties, rng, n_jobs, duplicates=duplicates)
 
 
 def imbalance_per_configuration(A: Any, B: Any, *, groups: Any = None, ties: str = "strict",
@@ -580,10 +603,12 @@ def imbalance_per_configuration(A: Any, B: Any, *, groups: Any = None, ties: str
     rng = np.random.default_rng(seed)
     out = np.empty(len(As))
     for c, (a, b) in enumerate(zip(As, Bs)):
-        _check_pair(a, b, c if len(As) > 1 else None, duplicates)
+        frame = c if len(As) > 1 else None
+        _check_pair(a, b, frame, duplicates, full=backend != "exact")
         n = a.shape[0]
         if backend == "exact":
-            out[c] = 2.0 / n * _point_ranks_one(a, b, ties, nn_ties, rng, n_jobs).mean()
+            out[c] = 2.0 / n * _point_ranks_one(a, b, ties, nn_ties, rng, n_jobs, duplicates=duplicates,
+                                                 frame=frame).mean()
         elif backend == "dadapy":
             out[c] = _dadapy_pair(a, b, maxk)[0]
         else:
