@@ -85,7 +85,7 @@ def main():
     from glassdyn.imbalance import imbalance
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, python "
           f"{platform.python_version()}, numpy {np.__version__}, glassdyn {glassdyn.__version__}")
-    C = 3 if args.quick else 10
+    C = 1 if args.dadapy else (3 if args.quick else 10)
     t0 = time.perf_counter()
     data = [make_configuration(100 + c) for c in range(C)]
     print(f"data: {C} configurations x 4000 particles x 60 features, generated in {time.perf_counter() - t0:.1f} s")
