@@ -26,6 +26,16 @@ import numpy as np
 
 from .errors import InputError
 
+_EPILOG = """examples:
+  glassdyn describe traj.lammpstrj -o traj_described.lammpstrj
+  glassdyn describe traj.lammpstrj -o out.lammpstrj --frames 0:100:10 --table features.npz
+  glassdyn describe a.dump b.dump -o described/ --lengths 0.5:5.0:0.5 --cutoffs 1.4,1.15,1.3
+
+The output dump holds the input columns plus one column per feature (rho_L0.5 ... z_L5.0;
+OVITO shows them as rho_l0_5 ...). With --cutoffs rdf (default) the neighbour cutoffs are the
+first minimum of the partial g_ab(r) of the first frame processed, reused for every frame.
+Particles without neighbours get NaN for psi6/q6 and Theta."""
+
 __all__ = ["configure", "run", "parse_lengths", "parse_frames", "parse_cutoffs"]
 
 
@@ -93,9 +103,9 @@ def parse_cutoffs(text: str | None):
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.description = __doc__.split("\n\n")[0]
+    parser.description = "Add per-atom structural descriptors to LAMMPS dumps."
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = __doc__.split("\n", 2)[2]
+    parser.epilog = _EPILOG
     parser.add_argument("dumps", nargs="+", metavar="DUMP", help="LAMMPS text dump(s)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="output dump (one input) or folder (several inputs)")

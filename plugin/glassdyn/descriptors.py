@@ -192,8 +192,12 @@ class FeatureTable:
 
     def select(self, names) -> "FeatureTable":
         """A table with only the named columns, in that order."""
-        idx = [self.names.index(n) if n in self.names else self.column(n) for n in names]
-        return FeatureTable(list(names), self.values[:, idx], self.ids, dict(self.params), self.types, self.frame)
+        names = list(names)
+        for n in names:
+            if n not in self.names:
+                self.column(n)  # raises KeyError naming the missing feature
+        idx = [self.names.index(n) for n in names]
+        return FeatureTable(names, self.values[:, idx], self.ids, dict(self.params), self.types, self.frame)
 
     def to_dict(self) -> dict:
         """``{"id": ids, [ "type": types, "frame": frame, ] name: column, ...}`` of (N,) arrays."""
