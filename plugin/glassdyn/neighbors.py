@@ -97,8 +97,15 @@ def _orthorhombic_pairs(pos: np.ndarray, box: Box, cutoff: float):
     rel[rel >= lengths] = 0.0  # floor rounding can land exactly on L
     tree = cKDTree(rel, boxsize=lengths)
     pairs = tree.query_pairs(cutoff, output_type="ndarray")
-    a, b = pairs[:, 0], pairs[:, 1]
-    vec = box.minimum_image(rel[b] - rel[a])
+    a = np.ascontiguousarray(pairs[:, 0], dtype=np.int64)
+    b = np.ascontiguousarray(pairs[:, 1], dtype=np.int64)
+    del pairs
+    # minimum image in place: one temporary instead of the three of Box.minimum_image
+    vec = rel[b]
+    vec -= rel[a]
+    shift = np.round(vec / lengths)
+    shift *= lengths
+    vec -= shift
     return a, b, vec
 
 
@@ -173,8 +180,9 @@ def neighbor_list(frame: Frame, cutoff, *, sort: bool = True) -> NeighborList:
         t = frame.types
         keep = dist < cut_matrix[t[a] - 1, t[b] - 1]
     else:
-        keep = dist < rmax
-    a, b, vec, dist = a[keep], b[keep], vec[keep], dist[keep]
+        keep = dist < rmax  # the tree search includes r == rmax; descriptors use r < cutoff
+    if not keep.all():
+        a, b, vec, dist = a[keep], b[keep], vec[keep], dist[keep]
     i = np.concatenate([a, b])
     j = np.concatenate([b, a])
     vectors = np.concatenate([vec, -vec])
@@ -182,4 +190,5 @@ def neighbor_list(frame: Frame, cutoff, *, sort: bool = True) -> NeighborList:
     if sort:
         order = np.argsort(i, kind="stable")
         i, j, vectors, distances = i[order], j[order], vectors[order], distances[order]
-    return NeighborList(i.astype(np.int64), j.astype(np.int64), distances, vectors, frame.n_atoms, rmax)
+    return NeighborList(i.astype(np.int64, copy=False), j.astype(np.int64, copy=False), distances, vectors,
+                        frame.n_atoms, rmax)
