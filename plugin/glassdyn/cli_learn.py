@@ -114,9 +114,14 @@ def _read_table(path: str, target: str | None, patterns) -> list[Configuration]:
         names = [str(n) for n in data["names"]]
         values = np.asarray(data["values"], float)
         cols = {n: values[:, k] for k, n in enumerate(names)}
+        # FeatureTable.save layout: ids, types, frame (-> configuration), params (JSON); other
+        # 1-D arrays of the right length (e.g. a target) become columns
         for k, v in data.items():
-            if k not in ("names", "values") and np.ndim(v) == 1 and len(v) == len(values):
-                cols.setdefault(k, v)
+            if k in ("names", "values", "params", "types", "type"):
+                continue
+            key = {"ids": "id", "frame": "config"}.get(k, k)
+            if np.ndim(v) == 1 and len(v) == len(values):
+                cols.setdefault(key, v)
     else:
         try:
             arr = np.genfromtxt(path, delimiter=",", names=True, dtype=float, comments="#",
@@ -192,6 +197,10 @@ def read_configurations(paths, *, target: str | None, patterns=None, compute: st
             else:
                 table = _compute_features(frame, descriptor_params, potential)
                 names, values, params = list(table.names), np.asarray(table.values, float), dict(table.params)
+                # record the *requested* cutoffs (default: first minimum of g(r) of each frame), not
+                # the values resolved on this frame, so that predict recomputes features the same way
+                params["cutoffs_resolved"] = params.get("cutoffs")
+                params["cutoffs"] = (descriptor_params or {}).get("cutoffs", "rdf")
                 if not np.array_equal(np.asarray(table.ids), frame.ids):
                     order = np.argsort(np.asarray(table.ids))
                     values = values[order]
@@ -233,6 +242,14 @@ def _write_json(path, obj) -> None:
 def _load_params_file(path: str | None) -> dict | None:
     if path is None:
         return None
+    if path.lower().endswith(".npz"):  # a FeatureTable written by glassdyn describe --table
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return json.loads(str(z["params"]))
+        except FileNotFoundError:
+            raise InputError("descriptor parameter file not found", source=path) from None
+        except (KeyError, ValueError, OSError) as exc:
+            raise InputError(f"no descriptor parameters in this table ({exc})", source=path) from None
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -262,9 +279,10 @@ def configure_train(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gp-max-samples", type=int, default=1000, help="GP training subsample (default 1000)")
     parser.add_argument("--min-distance", type=float,
                         help="keep training particles at mutual distances >= this (decorrelation length)")
-    parser.add_argument("--descriptor-params", metavar="JSON",
-                        help="descriptor parameters to store in the model (default: those used to compute "
-                             "the features, when this command computed them)")
+    parser.add_argument("--descriptor-params", metavar="JSON_OR_NPZ",
+                        help="descriptor parameters to store in the model: a JSON file or the .npz table of "
+                             "'glassdyn describe --table' (default: those used to compute the features, when "
+                             "this command computed them); glassdyn predict recomputes features with them")
     parser.add_argument("--potential", help="potential preset for computed descriptors (default auto)")
     parser.add_argument("--learning-curve", type=int, nargs="+", metavar="K",
                         help="also score these numbers of selected features (needs --select)")
