@@ -151,3 +151,17 @@ def test_classify_cli_on_shifted_feature(tmp_path, capsys):
     assert (tmp_path / "rep_roc.png").exists()
     assert main(["classify", "--class", "liquid", *a, "-o", str(rep)]) == 1
     assert "exactly two" in capsys.readouterr().err
+
+
+def test_train_learning_curve_and_plots(tmp_path, dumps):
+    out = tmp_path / "lc.gdm"
+    assert main(["train", *dumps, "--target", "propensity_t10", "--model", "linear", "-o", str(out),
+                 "--select", "pearson", "--n-features", "3", "--learning-curve", "1", "2", "3", "--plot"]) == 0
+    rep = json.loads((tmp_path / "lc.json").read_text())
+    lc = rep["learning_curve_features"]
+    assert lc["n_features"] == [1, 2, 3]
+    # Theta (weight -1.5) alone, then + rho, then + e: the held-out r rises to ~1
+    assert lc["mean"][0] < lc["mean"][1] < lc["mean"][2] and lc["mean"][2] > 0.99
+    from matplotlib.image import imread
+    img = imread(tmp_path / "lc_learning_curve.png")
+    assert img.shape[0] > 200 and img[..., :3].std() > 0.05  # a drawn figure, not a blank canvas
