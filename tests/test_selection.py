@@ -59,7 +59,10 @@ def test_random_control_not_picked_early():
     assert set(r.indices[:4]) == {0, 1, 2, 3}
 
 
-def test_unsupervised_duplicated_columns_never_picked_twice_before_new_information():
+@pytest.mark.parametrize("sparse_per_row", [250, 0])
+def test_unsupervised_duplicated_columns_never_picked_twice_before_new_information(sparse_per_row, monkeypatch):
+    import glassdyn.selection as sel
+    monkeypatch.setattr(sel, "_SPARSE_PER_ROW", sparse_per_row)
     g = np.random.default_rng(5)
     base = [g.normal(size=(300, 4)) * [1.0, 1.0, 1.0, 1.0] for _ in range(2)]
     Xs = [np.hstack([b, b + 1e-6 * g.normal(size=b.shape)]) for b in base]  # f4..f7 duplicate f0..f3
@@ -156,8 +159,13 @@ def test_cli_select_tables(tmp_path):
 
 
 @pytest.mark.parametrize("ties", ["strict", "average"])
-def test_greedy_exact_with_discrete_features_and_target(ties):
-    """Ties everywhere (integer features, a target with few values): fast paths equal the definition."""
+@pytest.mark.parametrize("sparse_per_row", [250, 0])
+def test_greedy_exact_with_discrete_features_and_target(ties, sparse_per_row, monkeypatch):
+    """Ties everywhere (integer features, a target with few values): fast paths equal the definition.
+
+    ``_SPARSE_PER_ROW = 0`` forces the KD-tree counting strategy of the unsupervised search."""
+    import glassdyn.selection as sel
+    monkeypatch.setattr(sel, "_SPARSE_PER_ROW", sparse_per_row)
     g = np.random.default_rng(12)
     Xs = [g.integers(0, 4, size=(160, 5)).astype(float) for _ in range(2)]
     Xs = [np.hstack([x, g.normal(size=(160, 1))]) for x in Xs]
@@ -169,7 +177,7 @@ def test_greedy_exact_with_discrete_features_and_target(ties):
         np.testing.assert_allclose(r.curve_per_config[:, d], per, atol=1e-12)
         back = [imbalance(p, x[:, S], ties=ties, duplicates="allow") for x, p in zip(Xz, pz)]
         np.testing.assert_allclose(r.curves["target_to_subset"][:, d], back, atol=1e-12)
-    u = greedy_unsupervised([x[:, :5] for x in Xs], n_select=3, ties=ties)
+    u = greedy_unsupervised([x[:, :5] for x in Xs], n_select=4, ties=ties)
     Xz, _, _ = prepare_features([x[:, :5] for x in Xs])
     for d, S in enumerate(u.subsets):
         for c, x in enumerate(Xz):

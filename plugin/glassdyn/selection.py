@@ -25,6 +25,7 @@ KD-tree in S + {f} or exactly. Results equal :func:`glassdyn.imbalance.imbalance
 from __future__ import annotations
 
 import fnmatch
+import itertools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ __all__ = ["SelectionResult", "RandomBaseline", "greedy_supervised", "greedy_uns
 
 RANDOM_CONTROL = "random_control"
 _K_HINT = 16
+_SPARSE_PER_ROW = 250
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -312,31 +314,33 @@ class _FullRanks:
 class _SubsetCounts:
     """Exact (n_less, n_eq) in S + {f} for fixed pairs (i, j), for many candidates f (one configuration).
 
-    Partial squared distances over the columns S are summed column by column (the documented exact
-    formula), so adding the f column last gives exactly the value for the columns S + [f]. Only points
-    within sqrt(d^2_S(i, j) + max_f df^2) of i in S can be closer than j: they are gathered once per step
-    with a KD-tree (sparse); when they are too many, dense row blocks are used instead.
+    Two exact strategies, chosen once per step:
+
+    - sparse: partial squared distances over the columns S are summed column by column (the documented
+      exact formula), so adding the f column last gives exactly the value for the columns S + [f]. Only
+      points within sqrt(d^2_S(i, j) + max_f df^2) of i in S can be closer than j; they are gathered once per
+      step with a KD-tree. Used when they are few (on average at most ``_SPARSE_PER_ROW`` per point).
+    - KD-tree counts: per candidate, a KD-tree in S + {f} counts the points within (1 - 1e-9) and
+      (1 + 1e-9) times the distance to j; a point whose shell holds anything but j is recounted exactly.
     """
 
     def __init__(self, x: np.ndarray, S: list[int], pi: np.ndarray, pj: np.ndarray, cands: list[int]):
         self.x, self.S, self.pi, self.pj = x, list(S), pi, pj
-        n = x.shape[0]
         xS = x[:, self.S]
         self.t0 = _exact_sqdist(xS, pi, pj)
         dmax = np.max((x[pi][:, cands] - x[pj][:, cands]) ** 2, axis=1)
         radius = np.sqrt(self.t0 + dmax) * (1 + 1e-7) + 1e-300
         self.sparse = False
-        if xS.shape[1] <= 16:
-            tree = cKDTree(xS)
-            lens = tree.query_ball_point(xS[pi], radius, return_length=True)
-            if lens.sum() <= 0.3 * n * pi.size:
-                lists = tree.query_ball_point(xS[pi], radius, return_sorted=False)
-                rows = np.repeat(np.arange(pi.size), lens)
-                cols = np.fromiter((k for lst in lists for k in lst), dtype=np.int64, count=int(lens.sum()))
-                keep = cols != pi[rows]
-                self.rows, self.cols = rows[keep], cols[keep]
-                self.b = _exact_sqdist(xS, pi[self.rows], self.cols)
-                self.sparse = True
+        tree = cKDTree(xS)
+        lens = tree.query_ball_point(xS[pi], radius, return_length=True)
+        if lens.sum() <= _SPARSE_PER_ROW * pi.size:
+            lists = tree.query_ball_point(xS[pi], radius, return_sorted=False)
+            rows = np.repeat(np.arange(pi.size), lens)
+            cols = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lens.sum()))
+            keep = cols != pi[rows]
+            self.rows, self.cols = rows[keep], cols[keep]
+            self.b = _exact_sqdist(xS, pi[self.rows], self.cols)
+            self.sparse = True
 
     def counts(self, f: int) -> tuple[np.ndarray, np.ndarray]:
         x, pi, pj = self.x, self.pi, self.pj
@@ -350,8 +354,24 @@ class _SubsetCounts:
             n_less = np.bincount(self.rows, weights=v < tt, minlength=pi.size).astype(np.int64)
             n_eq = np.bincount(self.rows, weights=v == tt, minlength=pi.size).astype(np.int64)
             return n_less, n_eq
-        cols = self.S + [f]
-        return _rank_counts_multi(x[:, cols], pi, pj) if len(cols) > 1 else _Sorted1D(xf).ranks(pi, pj)
+        a = x[:, self.S + [f]]
+        tree = cKDTree(a)
+        r = np.sqrt(t)
+        lo = tree.query_ball_point(a[pi], r * (1 - 1e-9), return_length=True)
+        hi = tree.query_ball_point(a[pi], r * (1 + 1e-9), return_length=True)
+        n_less = (lo - 1).astype(np.int64)          # i itself lies inside when r > 0
+        n_eq = np.ones(pi.size, np.int64)
+        redo = np.nonzero((hi - lo != 1) | (t <= 0))[0]
+        n = x.shape[0]
+        chunk = max(1, int(2_000_000 // n))
+        for s in range(0, redo.size, chunk):
+            q = redo[s:s + chunk]
+            dd = _exact_rows(a, pi[q])
+            dd[np.arange(q.size), pi[q]] = np.inf
+            tq = t[q][:, None]
+            n_less[q] = np.count_nonzero(dd < tq, axis=1)
+            n_eq[q] = np.count_nonzero(dd == tq, axis=1)
+        return n_less, n_eq
 
 
 def _weighted_rank_mean(i, w, r, n) -> float:
