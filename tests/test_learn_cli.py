@@ -165,3 +165,15 @@ def test_train_learning_curve_and_plots(tmp_path, dumps):
     from matplotlib.image import imread
     img = imread(tmp_path / "lc_learning_curve.png")
     assert img.shape[0] > 200 and img[..., :3].std() > 0.05  # a drawn figure, not a blank canvas
+
+
+def test_train_min_distance_subsample(tmp_path, dumps):
+    from glassdyn.learn import subsample_min_distance
+    out = tmp_path / "sub.gdm"
+    assert main(["train", *dumps, "--target", "propensity_t10", "--model", "linear", "-o", str(out),
+                 "--min-distance", "1.5", "--cv", "none"]) == 0
+    meta = read_meta(out)
+    # the same seeded subsample of every configuration, summed
+    expect = sum(len(subsample_min_distance(f.sorted_by_id(), 1.5, seed=0))
+                 for p in dumps for f in [read_dump(p, 0), read_dump(p, 1)])
+    assert meta["n_train"] == expect < 6 * 300
