@@ -295,7 +295,7 @@ def test_configuration_features_are_means_and_stds():
 
 def test_classification_nested_cv_separable_and_random():
     rng = np.random.default_rng(0)
-    n = 40
+    n = 25
     labels = np.array(["liquid"] * n + ["glass"] * n)
     feats = [{"e_mean": rng.normal(-2.0 if lab == "glass" else -1.6, 0.1), "noise": rng.normal()}
              for lab in labels]

@@ -58,7 +58,7 @@ def _data(seed=0):
 def test_round_trip_identical_predictions(tmp_path, kind, select):
     X, y, g, names = _data()
     m = PropensityModel(kind, select=select, n_features=3 if select else None, max_iter=50,
-                        gp_max_samples=150).fit(X, y, g, feature_names=names)
+                        gp_max_samples=80).fit(X, y, g, feature_names=names)
     params = {"lengths": [0.5, 1.0, 2.0], "weighting": "hard", "potential": "ka2d"}
     path = save_model(m, tmp_path / "m.gdm", descriptor_params=params, metrics={"pearson": 0.9},
                       target="propensity")
