@@ -555,7 +555,8 @@ class PropensityModel(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ predict
     def _columns(self, X, feature_names=None, reorder: bool = False, context: str | None = None) -> np.ndarray:
         if not hasattr(self, "estimator_"):
-            raise GlassdynError("this PropensityModel is not fitted yet; call fit() or load a model file")
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this PropensityModel is not fitted yet; call fit() or load a model file")
         values, names = as_named_matrix(X, feature_names)
         ctx = context or getattr(self, "_context", None) or "the model"
         idx = check_feature_names(list(self.feature_names_in_), names, reorder=reorder,
