@@ -79,23 +79,41 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--dadapy", action="store_true", help="time the single evaluation through dadapy (maxk=N-1)")
     ap.add_argument("--skip-unsupervised", action="store_true")
+    ap.add_argument("--parts", default="single,supervised,unsupervised",
+                    help="comma-separated subset of single,supervised,unsupervised")
+    ap.add_argument("--cache", help="keep the generated data in this .npz (reused when it exists)")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
     import glassdyn
-    from glassdyn.imbalance import imbalance
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, python "
           f"{platform.python_version()}, numpy {np.__version__}, glassdyn {glassdyn.__version__}")
     C = 1 if args.dadapy else (3 if args.quick else 10)
+    parts = set(args.parts.split(","))
     t0 = time.perf_counter()
-    data = [make_configuration(100 + c) for c in range(C)]
-    print(f"data: {C} configurations x 4000 particles x 60 features, generated in {time.perf_counter() - t0:.1f} s")
-    Xs = [d[0] for d in data]
-    ps = [d[1] for d in data]
-    names = data[0][2]
+    if args.cache and os.path.exists(args.cache):
+        z = np.load(args.cache)
+        Xs, ps, names = list(z["X"][:C]), list(z["p"][:C]), [str(n) for n in z["names"]]
+    else:
+        data = [make_configuration(100 + c) for c in range(C)]
+        Xs = [d[0] for d in data]
+        ps = [d[1] for d in data]
+        names = data[0][2]
+        if args.cache:
+            np.savez(args.cache, X=np.array(Xs), p=np.array(ps), names=np.array(names))
+    print(f"data: {C} configurations x 4000 particles x 60 features, ready in {time.perf_counter() - t0:.1f} s")
     Xz = [(x - x.mean(0)) / x.std(0) for x in Xs]
     S = [43, 3, 25, 8, 47, 13, 30, 55, 17, 38]
     A, p = Xz[0][:, S], ps[0]
     print(f"(wall-clock times depend on the machine's load: {load()}; CPU times of this process are given too)")
+    if "single" in parts or args.dadapy:
+        single(A, p, args)
+    if args.dadapy:
+        return
+    run_selection(Xs, ps, names, C, parts, args)
+
+
+def single(A, p, args):
+    from glassdyn.imbalance import imbalance
     best, med, val, cpu = timeit(lambda: imbalance(A, p, duplicates="allow"), repeat=7)
     print(f"single Delta(X_S -> p), N=4000, |S|=10, exact, 1 thread: best {1e3 * best:.1f} ms, median "
           f"{1e3 * med:.1f} ms, CPU {1e3 * cpu:.1f} ms (target < 20 ms), Delta = {val:.4f}")
@@ -110,16 +128,28 @@ def main():
         print(f"single Delta(X_S -> p) via dadapy 0.3.4, maxk=N-1: best {bd:.2f} s (CPU {cd:.2f} s), "
               f"Delta = {vd:.4f} (|exact - dadapy| = {abs(vd - val):.1e}); speed-up of the exact engine: "
               f"{bd / best:.0f}x wall, {cd / cpu:.0f}x CPU")
+
+
+def run_selection(Xs, ps, names, C, parts, args):
+    if "supervised" in parts:
+        supervised(Xs, ps, names, C, args)
+    if args.skip_unsupervised or "unsupervised" not in parts:
         return
-    from glassdyn.selection import greedy_supervised, greedy_unsupervised
+    unsupervised(Xs, names, C, args)
+
+
+def supervised(Xs, ps, names, C, args):
+    from glassdyn.selection import greedy_supervised
     t_sup, c_sup, sup = timed(lambda: greedy_supervised(Xs, ps, names=names, n_select=15, n_jobs=args.jobs))
     print(f"supervised greedy, 15 picks of 60, {C} x 4000, n_jobs={args.jobs}: {t_sup:.1f} s wall, "
           f"{c_sup:.1f} s CPU summed over threads (target < 60 s wall on 2 idle cores); {load()}")
     print("  order:", ", ".join(sup.order))
     print("  Delta(X_S -> p):", " ".join(f"{v:.3f}" for v in sup.curve))
     print("  Delta(p -> X_S):", " ".join(f"{v:.3f}" for v in sup.curves["target_to_subset"].mean(0)))
-    if args.skip_unsupervised:
-        return
+
+
+def unsupervised(Xs, names, C, args):
+    from glassdyn.selection import greedy_unsupervised
     t_uns, c_uns, uns = timed(lambda: greedy_unsupervised(Xs, names=names, n_select=15, n_jobs=args.jobs))
     print(f"unsupervised greedy, 15 picks of 60, {C} x 4000, n_jobs={args.jobs}: {t_uns:.1f} s wall, "
           f"{c_uns:.1f} s CPU summed over threads (target < 300 s wall on 2 idle cores); {load()}")
