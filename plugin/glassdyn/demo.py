@@ -88,14 +88,26 @@ class DemoSize:
         Length of every replica run (a few tau_alpha).
     points_per_decade : int
         Log-spaced dump times per decade.
-    n_select : int
-        Features picked by the greedy information-imbalance selection and used by the model.
+    n_select : int or None
+        Features used by the model, the first ``n_select`` of the greedy information-imbalance
+        order. None (default): chosen among ``d_grid`` by leave-one-configuration-out
+        cross-validation inside the training configurations (the greedy order is recomputed in
+        every inner fold); the held-out configurations play no part in the choice.
+    d_grid : tuple of int
+        Candidate numbers of features; the greedy selection runs up to the largest.
     model : str
         Regression model of :class:`glassdyn.learn.PropensityModel`.
     alpha : float
         Its regularisation (Ridge alpha on standardised features).
     n_random : int
         Random feature orders of the baseline curve.
+    cage_relative : bool
+        Propensity from cage-relative displacements (SCIENCE.md section 3; removes the 2D
+        long-wavelength Mermin-Wagner motion that no local structure can predict). F_s(q, t)
+        and tau_alpha always use the plain displacements.
+    absolute : bool
+        Propensity ``<|dr|>`` instead of ``<|dr|^2>`` (less dominated by the rare replica in
+        which a particle hops far, hence less noisy at a given number of replicas).
     """
 
     n: int
@@ -106,17 +118,20 @@ class DemoSize:
     equilibration_steps: int
     steps: int
     points_per_decade: int = 10
-    n_select: int = 8
+    n_select: int | None = None
+    d_grid: tuple = (2, 4, 8, 12, 16, 20, 24)
     model: str = "ridge"
     alpha: float = 1.0
     n_random: int = 20
+    cage_relative: bool = True
+    absolute: bool = True
 
 
 SIZES = {
-    "small": DemoSize(n=500, temperature=0.6, configurations=6, train=4, replicas=20,
-                      equilibration_steps=20_000, steps=6_000, n_select=8),
-    "tiny": DemoSize(n=400, temperature=0.6, configurations=4, train=2, replicas=16,
-                     equilibration_steps=15_000, steps=5_000, n_select=8),
+    "small": DemoSize(n=500, temperature=0.6, configurations=10, train=6, replicas=30,
+                      equilibration_steps=20_000, steps=4_000),
+    "tiny": DemoSize(n=500, temperature=0.6, configurations=6, train=3, replicas=24,
+                     equilibration_steps=15_000, steps=4_000),
 }
 
 
@@ -158,8 +173,10 @@ def run(args: argparse.Namespace) -> int:
     summary = run_pipeline(args.output, size=size, size_name=args.size, seed=args.seed, cores=args.cores,
                        resume=args.resume, render=not args.no_render, progress=not args.quiet)
     h = summary["held_out"]["pearson"]
+    t = summary["timings"]
     print(f"glassdyn demo: held-out Pearson r = {h['mean']:.3f} +- {h['std']:.3f} over {h['n']} configurations "
-          f"(tau_alpha = {summary['dynamics']['tau_alpha']:.3g}); total {summary['timings']['total']:.0f} s")
+          f"(tau_alpha = {summary['dynamics']['tau_alpha']:.3g}); {t['total']:.0f} s "
+          f"({t['cpu_seconds']:.0f} CPU seconds)")
     print(f"glassdyn demo: report {summary['files']['report']}; open the OVITO example with "
           f"'python {summary['files']['ovito_script']}'")
     return 0
@@ -195,12 +212,27 @@ class _Progress:
             self._stage = None
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _readable(path) -> None:
+    """Give a file written through ``mkstemp`` (mode 0600) the usual permissions (0666 & ~umask)."""
+    try:
+        os.chmod(path, 0o666 & ~_umask())
+    except OSError:  # pragma: no cover - e.g. a file system without permissions
+        pass
+
+
 def _atomic_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        _readable(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -213,6 +245,7 @@ def _atomic_npz(path: Path, **arrays) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
+        _readable(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -252,6 +285,16 @@ def _versions(manifest: dict) -> dict:
     return out
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and its finished children (the LAMMPS runs)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return time.process_time()
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def _check_size(size: DemoSize) -> None:
     if size.configurations < 2:
         raise InputError(f"the demo needs at least 2 configurations (got {size.configurations}): one to train on, "
@@ -264,8 +307,10 @@ def _check_size(size: DemoSize) -> None:
     if size.n < 150:
         raise InputError(f"n = {size.n} atoms is too small for the default descriptors (coarse-graining up to "
                          "L = 5 needs a box wider than 10, i.e. n >= 150 at density 1.2)")
-    if size.n_select < 1:
+    if size.n_select is not None and size.n_select < 1:
         raise InputError(f"n_select must be positive, got {size.n_select}")
+    if size.n_select is None and (not size.d_grid or min(size.d_grid) < 1):
+        raise InputError(f"d_grid must hold positive numbers of features, got {size.d_grid}")
 
 
 def _open_output(output: Path, state: dict, resume: bool) -> None:
@@ -291,7 +336,7 @@ def _open_output(output: Path, state: dict, resume: bool) -> None:
 
 
 # ============================================================================ stages
-def _propensity_stage(sim: Path, cache: Path, c: int, dt: float, progress: bool) -> dict:
+def _propensity_stage(sim: Path, cache: Path, c: int, dt: float, cage_relative: bool, absolute: bool) -> dict:
     """F_s, tau_alpha and propensity of configuration ``c`` (cached in ``cache``)."""
     from .dynamics import analyze_ensemble
     from .lammps.simulate import reference_path, replica_path
@@ -307,7 +352,8 @@ def _propensity_stage(sim: Path, cache: Path, c: int, dt: float, progress: bool)
     ref = read_reference(reference_path(sim, c, "dump"))
     reps = sorted(reference_path(sim, c, "dump").parent.glob("replica_*.lammpstrj"))
     ens = load_ensemble([str(p) for p in reps], ref, dt=dt)
-    res = analyze_ensemble(ens, potential=get_potential("ka2d"), progress=False)
+    res = analyze_ensemble(ens, potential=get_potential("ka2d"), cage_relative=cage_relative,
+                           absolute=absolute, fs_cage_relative=False, progress=False)
     out = dict(times=res.times, timesteps=res.timesteps, ids=res.ids, types=res.types,
                propensity=res.propensity, bond_breaking=res.bond_breaking, fs=res.fs,
                fs_per_replica=res.fs_per_replica, tau_alpha=res.tau_alpha, q=np.array(res.q),
@@ -355,6 +401,30 @@ def _usable_features(tables) -> tuple[list[int], dict[str, str]]:
     return keep, dropped
 
 
+def _inner_cv(X, y, train, names, grid, size: DemoSize, seed: int) -> dict:
+    """Held-out Pearson r against the number of greedy picks d, leave one *training* configuration out.
+
+    In every inner fold the greedy order is recomputed on the remaining training configurations,
+    so the choice of d never sees the configuration it is scored on (nor the test set).
+    """
+    from .learn import PropensityModel
+    from .selection import greedy_supervised
+    scores = np.full((len(train), len(grid)), np.nan)
+    for k, c_out in enumerate(train):
+        inner = [c for c in train if c != c_out]
+        order = greedy_supervised([X[c] for c in inner], [y[c] for c in inner], names=names, n_select=max(grid),
+                                  seed=seed, reverse=False).indices
+        for q, d in enumerate(grid):
+            idx = order[:d]
+            m = PropensityModel(size.model, alpha=size.alpha, seed=seed).fit(
+                np.vstack([X[c][:, idx] for c in inner]), np.concatenate([y[c] for c in inner]))
+            scores[k, q] = np.corrcoef(m.predict(X[c_out][:, idx]), y[c_out])[0, 1]
+    mean = scores.mean(axis=0)
+    best = int(grid[int(np.argmax(np.round(mean, 3)))])  # ties (to 3 decimals) -> fewer features
+    return {"d": list(grid), "mean": mean, "std": scores.std(axis=0, ddof=1) if len(train) > 1 else 0 * mean,
+            "per_configuration": scores, "best": best}
+
+
 # ============================================================================ the demo
 def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_name: str | None = None,
              seed: int = 0, cores: int | None = None, resume: bool = False, render: bool = True,
@@ -399,10 +469,12 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
     times = log_times(size.steps, size.points_per_decade)
     params = {**asdict(size), "size": size_name, "seed": int(seed), "model_name": "ka2d", "dynamics": "md",
               "dump_steps": times}
+    params = json.loads(json.dumps(params))  # tuples -> lists, as read back from demo.json
     state = {"task": "glassdyn demo", "parameters": params}
     _open_output(output, state, resume)
     sim, cache, pics, ann = (output / "simulation", output / "cache", output / "pictures", output / "annotated")
     prog = _Progress(total=6)
+    cpu0 = _cpu_seconds()
     C, train = size.configurations, list(range(size.train))
     test = [c for c in range(C) if c not in train]
 
@@ -417,7 +489,8 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
 
     # ------------------------------------------------------------------ 2. propensity
     prog.stage("propensity", "propensity: F_s(q,t), tau_alpha and per-particle propensity from the ensembles")
-    props = [_propensity_stage(sim, cache, c, dt, progress) for c in range(C)]
+    props = [_propensity_stage(sim, cache, c, dt, size.cage_relative, size.absolute)
+             for c in range(C)]
     t_all = props[0]["times"]
     fs_mean = np.mean([p["fs"][0] for p in props], axis=0)
     from .dynamics import tau_alpha as _tau
@@ -444,22 +517,32 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
               + (", ".join(f"{k} ({v})" for k, v in dropped.items()) or "none"))
 
     # ------------------------------------------------------------------ 4. select
+    n_max = min(size.n_select if size.n_select is not None else max(size.d_grid), len(names))
     prog.stage("select", f"information imbalance on the {len(train)} training configurations: plane, greedy "
-                         f"selection of {size.n_select} features, {size.n_random} random orders")
+                         f"selection of {n_max} features, {size.n_random} random orders")
     from .imbalance import imbalance_plane
     from .selection import greedy_supervised, random_orders
     Xtr, ytr = [X[c] for c in train], [y[c] for c in train]
     plane = imbalance_plane(Xtr, ytr, names=names, seed=seed)
-    n_select = min(size.n_select, len(names))
-    sel = greedy_supervised(Xtr, ytr, names=names, n_select=n_select, seed=seed, reverse=True)
-    rnd = random_orders(Xtr, ytr, names=names, n_select=n_select, n_orders=size.n_random, seed=seed)
-    selected = list(sel.order)
-    prog.note("picked: " + ", ".join(f"{n} (Delta {d:.3f})" for n, d in zip(selected, sel.curve)))
+    sel = greedy_supervised(Xtr, ytr, names=names, n_select=n_max, seed=seed, reverse=True)
+    rnd = random_orders(Xtr, ytr, names=names, n_select=n_max, n_orders=size.n_random, seed=seed)
+    prog.note("greedy order: " + ", ".join(f"{n} ({d:.3f})" for n, d in zip(sel.order, sel.curve)))
 
     # ------------------------------------------------------------------ 5. train / predict
-    prog.stage("learn", f"train {size.model} on configurations {train}, predict {test}")
     from .learn import PropensityModel, evaluate_by_configuration
     from .modelfile import save_model
+    if size.n_select is None:
+        prog.stage("learn", f"choose the number of features by cross-validation inside the training "
+                            f"configurations, train {size.model} on {train}, predict {test}")
+        inner = _inner_cv(X, y, train, names, [d for d in size.d_grid if d <= n_max], size, seed)
+        d_best = inner["best"]
+        prog.note("inner leave-one-configuration-out Pearson r: "
+                  + ", ".join(f"d={d}: {m:.3f}" for d, m in zip(inner["d"], inner["mean"]))
+                  + f" -> d = {d_best}")
+    else:
+        prog.stage("learn", f"train {size.model} on configurations {train}, predict {test}")
+        inner, d_best = None, n_max
+    selected = list(sel.order[:d_best])
     idx = [names.index(n) for n in selected]
     Xtr_s = np.vstack([X[c][:, idx] for c in train])
     ytr_all = np.concatenate(ytr)
@@ -470,7 +553,7 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
     held = evaluate_by_configuration(np.concatenate([y[c] for c in test]),
                                      np.concatenate([preds[c] for c in test]), gte)
     insample = evaluate_by_configuration(ytr_all, np.concatenate([preds[c] for c in train]), gtr)
-    # reference: the same model on every usable feature (no selection)
+    # references on the same split: every usable feature; the d best single features of the plane
     full = PropensityModel(size.model, alpha=size.alpha, seed=seed).fit(
         np.vstack([X[c] for c in train]), ytr_all, gtr, feature_names=names)
     held_full = evaluate_by_configuration(np.concatenate([y[c] for c in test]),
@@ -484,6 +567,10 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
     dparams = dict(tables[0].params)
     for k in ("source", "frame", "timestep"):
         dparams.pop(k, None)
+    # the features used each configuration's own g(r) cutoffs: record the rule, not configuration 0's values,
+    # so that glassdyn predict and the OVITO prediction modifier recompute them the same way
+    dparams["cutoffs_resolved"] = dparams.get("cutoffs")
+    dparams["cutoffs"] = "rdf"
     model_path = save_model(model, output / "model.gdm", descriptor_params=dparams,
                             metrics={"held_out": held.to_dict(), "train_configurations": train,
                                      "test_configurations": test},
@@ -508,12 +595,15 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
         dumps.append(path)
     show = test[0]
     pictures, renderer = _pictures(pics, dumps[show], y, preds, props, t_all, fs_mean, tau, t_star, plane, sel,
-                                   rnd, test, render, prog)
+                                   rnd, test, inner, render, prog)
     script = _write_ovito_script(output, dumps[show], model_path)
     session, session_error = _save_session(output, script)
+    for path in [model_path, *pictures.values()]:
+        _readable(path)  # some writers use mkstemp (mode 0600)
     prog.done()
     timings = dict(prog.timings)
     timings["total"] = float(sum(timings.values()))
+    timings["cpu_seconds"] = _cpu_seconds() - cpu0
     from .lammps.simulate import load_manifest as _lm
     summary = {
         "title": "glassdyn demo: propensity of a 2D Kob-Andersen liquid predicted from structure",
@@ -521,6 +611,8 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
         "seeds": {"base": int(seed), "lammps": _lm(sim).get("seeds", {}),
                   "selection": int(seed), "model": int(seed)},
         "versions": _versions(manifest),
+        "machine": {"cpu_count": os.cpu_count(), "cores_used": cores or os.cpu_count(),
+                    "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
         "dynamics": {"q": float(np.mean([p["q"] for p in props])), "tau_alpha": tau, "tau_alpha_per_configuration":
                      tau_per, "t_star": t_star, "t_star_timestep": int(props[0]["timesteps"][k_star]),
                      "times": t_all, "fs_mean": fs_mean,
@@ -529,6 +621,8 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
                                               manifest.get("results", {}).values() if isinstance(v, dict)
                                               and v.get("temperature_average") is not None]},
         "features": {"all": list(tables[0].names), "dropped": dropped, "used": names, "selected": selected,
+                     "greedy_order": sel.order, "n_selected": len(selected),
+                     "inner_cv": None if inner is None else {k: v for k, v in inner.items()},
                      "selection_curve": sel.curve, "random_curve": rnd.curve, "random_spread": rnd.spread,
                      "plane_best": [names[k] for k in np.argsort(plane.forward_mean)[:5]],
                      "plane_forward_mean": plane.forward_mean, "plane_backward_mean": plane.backward_mean},
@@ -560,11 +654,11 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
 
 # ============================================================================ pictures
 def _pictures(pics: Path, dump: Path, y, preds, props, times, fs_mean, tau, t_star, plane, sel, rnd, test,
-              render: bool, prog: _Progress) -> tuple[dict, str]:
+              inner, render: bool, prog: _Progress) -> tuple[dict, str]:
     from .adapters.lammps_dump import read_dump
     from .plots_imbalance import plot_curve, plot_plane
     from .plots_learn import parity_plot
-    from .render import plot_fs, side_by_side
+    from .render import plot_fs, plot_learning_curve, side_by_side
 
     pics.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -595,6 +689,10 @@ def _pictures(pics: Path, dump: Path, y, preds, props, times, fs_mean, tau, t_st
     g = np.concatenate([np.full(len(y[c]), c) for c in test])
     out["parity"] = parity_plot(yt, yp, pics / "parity.png", groups=g, label=f"propensity at t = {t_star:g}",
                                 title="held-out configurations")
+    if inner is not None:
+        out["n_features"] = plot_learning_curve(inner["d"], inner["mean"], pics / "n_features.png",
+                                                spread=inner["std"], label="Pearson r (inner cross-validation)",
+                                                xlabel="number of features d (greedy information-imbalance order)")
     return {k: Path(v) for k, v in out.items()}, renderer
 
 
@@ -627,6 +725,7 @@ def _ovito_maps(dump: Path, frame, pics: Path) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, facecolor="white")
+        _readable(tmp)
         os.replace(tmp, final)
     finally:
         if os.path.exists(tmp):

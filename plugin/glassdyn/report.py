@@ -26,6 +26,35 @@ def _rel(path, root: Path) -> str:
     return os.path.relpath(str(path), str(root)).replace(os.sep, "/")
 
 
+def _machine_text(s: dict) -> str:
+    m = s.get("machine") or {}
+    text = (f"Wall-clock seconds per stage and in total; CPU seconds include the LAMMPS processes. "
+            f"{m.get('cores_used')} LAMMPS processes at once on a machine with {m.get('cpu_count')} CPUs")
+    if m.get("load_average_at_end"):
+        text += f" (load average at the end: {m['load_average_at_end'][0]:.1f})"
+    return text + "."
+
+
+def _definition(p: dict) -> str:
+    dr = "dr^CR" if p.get("cage_relative") else "dr"
+    core = f"|{dr}|" if p.get("absolute") else f"|{dr}|^2"
+    text = f"<{core}>_iso"
+    if p.get("cage_relative"):
+        text += (" (cage-relative displacement: minus the mean displacement of the t = 0 neighbours within "
+                 "1.5 sigma_ab, which removes the 2D long-wavelength motion)")
+    return text
+
+
+def _inner_text(f: dict) -> str:
+    cv = f.get("inner_cv")
+    if not cv:
+        return f"The model uses the first {len(f['selected'])} picks (fixed by the user)."
+    pairs = ", ".join(f"d = {d}: {m:.3f}" for d, m in zip(cv["d"], cv["mean"]))
+    return (f"The number of features d was chosen by leave-one-configuration-out cross-validation inside the "
+            f"training configurations (greedy order recomputed in every inner fold; held-out configurations "
+            f"unused): mean Pearson r {pairs}; chosen d = {cv['best']}.")
+
+
 def _sections(s: dict, root: Path) -> list[tuple[str, list]]:
     """The report as (heading, blocks); a block is ("p", text), ("table", header, rows),
     ("img", path, caption), ("list", items) or ("code", text)."""
@@ -50,14 +79,15 @@ def _sections(s: dict, root: Path) -> list[tuple[str, list]]:
            f"{h['r2']['per_configuration'][k]:.3f}", _fmt(h['mae']['per_configuration'][k])]
           for k, v in per.items()]),
         ("img", pics.get("propensity_map"), f"True (left) and predicted (right) propensity of a held-out "
-                                            f"configuration, rendered with {s['renderer']}."),
+                                            f"configuration, rendered with "
+                                            f"{'OVITO' if s['renderer'] == 'ovito' else 'matplotlib'}."),
     ]))
     out.append(("Dynamics", [
         ("p", f"Self-intermediate scattering function F_s(q, t) at q = {_fmt(d['q'])} (first peak of S(q)), "
               f"averaged over the {p['replicas']} replicas of each configuration; tau_alpha (F_s = 1/e) of the "
               f"configuration average = {_fmt(d['tau_alpha'])}, per configuration "
               f"{', '.join(_fmt(v) for v in d['tau_alpha_per_configuration'])}. The propensity "
-              f"<|dr|^2>_iso is taken at t* = {_fmt(d['t_star'])} (step {d['t_star_timestep']})."),
+              f"{_definition(p)} is taken at t* = {_fmt(d['t_star'])} (step {d['t_star_timestep']})."),
         ("img", pics.get("fs"), "F_s(q, t); dotted line: tau_alpha, dashed: 1/e."),
     ]))
     dropped = f["dropped"]
@@ -67,9 +97,12 @@ def _sections(s: dict, root: Path) -> list[tuple[str, list]]:
               + (f" (dropped: {', '.join(f'{k} - {v}' for k, v in dropped.items())})" if dropped else "")
               + ". Greedy supervised selection minimising Delta(X_S -> p) on the training configurations picked, "
                 "in order:"),
-        ("table", ["pick", "feature", "Delta(X_S -> p)", "random orders (mean)"],
-         [[str(k + 1), name, f"{f['selection_curve'][k]:.3f}", f"{f['random_curve'][k]:.3f}"]
-          for k, name in enumerate(f["selected"])]),
+        ("table", ["pick", "feature", "Delta(X_S -> p)", "random orders (mean)", "used by the model"],
+         [[str(k + 1), name, f"{f['selection_curve'][k]:.3f}", f"{f['random_curve'][k]:.3f}",
+           "yes" if name in f["selected"] else ""]
+          for k, name in enumerate(f.get("greedy_order", f["selected"]))]),
+        ("p", _inner_text(f)),
+        ("img", pics.get("n_features"), "Inner cross-validation: Pearson r against the number of features."),
         ("p", "Single features closest to the propensity in the imbalance plane: " + ", ".join(f["plane_best"]) + "."),
         ("img", pics.get("imbalance_plane"), "Information-imbalance plane of single features (training "
                                              "configurations), with the path of the greedy picks."),
@@ -78,7 +111,8 @@ def _sections(s: dict, root: Path) -> list[tuple[str, list]]:
     ]))
     t = s["timings"]
     out.append(("Run", [
-        ("table", ["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in t.items()]),
+        ("table", ["stage", "seconds"], [[k.replace("_", " "), f"{v:.1f}"] for k, v in t.items()]),
+        ("p", _machine_text(s)),
         ("table", ["parameter", "value"],
          [[k, _fmt(v)] for k, v in p.items() if k != "dump_steps"]
          + [["dump steps", f"{len(p['dump_steps'])} log-spaced steps from 0 to {p['dump_steps'][-1]}"],
@@ -164,6 +198,7 @@ def _atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
