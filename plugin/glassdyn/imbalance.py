@@ -65,7 +65,7 @@ from .errors import GlassdynError, InputError
 
 __all__ = [
     "TIE_RULES", "NN_TIE_RULES", "imbalance", "imbalance_per_configuration", "imbalance_pair", "point_ranks",
-    "imbalance_plane", "ImbalancePlane", "split_configurations",
+    "imbalance_plane", "ImbalancePlane", "split_configurations", "standardize_configurations",
 ]
 
 TIE_RULES = ("strict", "average", "random")
