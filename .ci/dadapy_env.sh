@@ -3,7 +3,7 @@
 # and run the dadapy cross-check tests (tests/dadapy_crosscheck/) in it.
 #
 # Usage: .ci/dadapy_env.sh [VENV_DIR]
-#   VENV_DIR  defaults to $DADAPY_VENV, else <repo>/../venv-dadapy
+#   VENV_DIR  defaults to $DADAPY_VENV, else <repo>/.venv-dadapy
 #   PYTHON    interpreter used to create the venv (default: python3)
 #   DADAPY_SKIP_BUILD=1  reuse an existing venv, only run the tests
 #
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${1:-${DADAPY_VENV:-$REPO/../venv-dadapy}}"
+VENV="${1:-${DADAPY_VENV:-$REPO/.venv-dadapy}}"
 PY="${PYTHON:-python3}"
 
 t0=$(date +%s)
