@@ -138,11 +138,11 @@ SIZES: dict[str, StudySize] = {
     "full": StudySize(name="full", n=1290, scan_temperatures=(0.6, 0.5, 0.45), scan_steps=40_000,
                       scan_equilibration_steps=20_000, scan_replicas=2, temperature=None,
                       max_tau_steps=16_000, configurations=8, replicas=16, equilibration_tau=3.0, run_tau=1.4,
-                      n_random_orders=100, heldout_random_orders=100),
+                      n_random_orders=50, heldout_random_orders=100, unsupervised_max_points=800),
     # the CI test: a few minutes on 2 cores, one scan point that also fixes the run lengths
-    "reduced": StudySize(name="reduced", n=400, scan_temperatures=(0.6,), scan_steps=12_000,
-                         scan_equilibration_steps=4_000, scan_replicas=2, temperature=0.6,
-                         max_tau_steps=12_000, configurations=4, replicas=8, equilibration_tau=1.5, run_tau=1.5,
+    "reduced": StudySize(name="reduced", n=400, scan_temperatures=(0.6,), scan_steps=24_000,
+                         scan_equilibration_steps=10_000, scan_replicas=2, temperature=0.6,
+                         max_tau_steps=12_000, configurations=4, replicas=8, equilibration_tau=1.5, run_tau=2.0,
                          n_random_orders=30, heldout_random_orders=30, unsupervised_random_orders=0),
 }
 
