@@ -58,8 +58,12 @@ def test_held_out_pearson_above_0_3_and_report_consistent(demo_tiny):
     assert f"Pearson r = {h['mean']:.3f} +- {h['std']:.3f}" in md
     for c in test:
         assert re.search(rf"\| config_{c:03d} \| {h['per_configuration'][f'config_{c:03d}']:.3f} \|", md)
-    for name in s["features"]["selected"]:
+    for name in s["features"]["greedy_order"]:
         assert name in md
+    if len(s["features"]["selected"]) == len(s["features"]["used"]):
+        assert f"all {len(s['features']['used'])} usable features" in md
+    else:
+        assert f"the first {len(s['features']['selected'])} features of the greedy" in md
     assert f"{s['dynamics']['tau_alpha']:.3g}" in md
     html = (demo_tiny / "report.html").read_text()
     assert f"Pearson r = {h['mean']:.3f}" in html and "<img src='pictures/propensity_map.png'" in html

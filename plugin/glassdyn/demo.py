@@ -2,8 +2,8 @@
 
 ::
 
-    glassdyn demo                         # ~2-4 minutes on 2 cores, writes ./glassdyn-demo/
-    glassdyn demo -o out --size tiny      # ~1 minute: the size the test suite runs
+    glassdyn demo                         # ~170 CPU seconds (about 2 minutes on 2 cores), writes ./glassdyn-demo/
+    glassdyn demo -o out --size tiny      # ~80 CPU seconds (about 1 minute on 2 cores): the test suite's size
     glassdyn demo -o out --resume         # continue an interrupted run (finished work is kept)
 
 Steps (each calls the core; nothing is re-derived here):
@@ -94,7 +94,9 @@ class DemoSize:
         cross-validation inside the training configurations (the greedy order is recomputed in
         every inner fold); the held-out configurations play no part in the choice.
     d_grid : tuple of int
-        Candidate numbers of features; the greedy selection runs up to the largest.
+        Candidate numbers of features; the greedy selection runs up to the largest. Every
+        usable feature (no selection) is always a candidate too: on small data sets the
+        greedy order does not always beat it, and the report says which one won.
     model : str
         Regression model of :class:`glassdyn.learn.PropensityModel`.
     alpha : float
@@ -138,12 +140,12 @@ SIZES = {
 # ============================================================================ CLI
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = __doc__.split("\n\n", 1)[1].split("Steps", 1)[0]
+    parser.epilog = "examples:" + __doc__.split("::", 1)[1].split("Steps", 1)[0].rstrip() + "\n"
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT,
                         help=f"output folder (default ./{DEFAULT_OUTPUT})")
     parser.add_argument("--size", choices=sorted(SIZES), default="small",
-                        help="small: 6 configurations x 500 atoms x 20 replicas (default); "
-                             "tiny: 4 x 400 x 16, about a minute (the test suite's size)")
+                        help="small: 10 configurations x 500 atoms x 30 replicas, about 2 minutes on 2 cores "
+                             "(default); tiny: 6 x 500 x 24, about 1 minute (the test suite's size)")
     parser.add_argument("--seed", type=int, default=0, help="base seed of every random choice (default 0)")
     parser.add_argument("--cores", type=int, default=None, help="LAMMPS processes at once (default: all CPUs)")
     parser.add_argument("--resume", action="store_true",
@@ -157,7 +159,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     adv.add_argument("--replicas", type=int, help="replicas per configuration")
     adv.add_argument("--steps", type=int, help="replica run length in MD steps")
     adv.add_argument("--equilibration-steps", type=int, help="equilibration steps per configuration")
-    adv.add_argument("--n-select", type=int, help="features selected and used by the model")
+    adv.add_argument("--n-select", type=int, help="features selected and used by the model (default: chosen by "
+                     "cross-validation inside the training configurations)")
     adv.add_argument("--model", choices=["linear", "ridge", "lasso", "mlp", "gp"], help="regression model")
     adv.add_argument("--no-render", action="store_true", help="skip the OVITO rendering (matplotlib maps only)")
     adv.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -170,8 +173,13 @@ def run(args: argparse.Namespace) -> int:
             if getattr(args, k, None) is not None}
     if over:
         size = replace(size, **over)
-    summary = run_pipeline(args.output, size=size, size_name=args.size, seed=args.seed, cores=args.cores,
-                       resume=args.resume, render=not args.no_render, progress=not args.quiet)
+    try:
+        summary = run_pipeline(args.output, size=size, size_name=args.size, seed=args.seed, cores=args.cores,
+                               resume=args.resume, render=not args.no_render, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"glassdyn demo: interrupted; finished work is kept in {args.output}: continue with the same command "
+              "plus --resume", file=sys.stderr)
+        return 130
     h = summary["held_out"]["pearson"]
     t = summary["timings"]
     print(f"glassdyn demo: held-out Pearson r = {h['mean']:.3f} +- {h['std']:.3f} over {h['n']} configurations "
@@ -405,24 +413,28 @@ def _inner_cv(X, y, train, names, grid, size: DemoSize, seed: int) -> dict:
     """Held-out Pearson r against the number of greedy picks d, leave one *training* configuration out.
 
     In every inner fold the greedy order is recomputed on the remaining training configurations,
-    so the choice of d never sees the configuration it is scored on (nor the test set).
+    so the choice of d never sees the configuration it is scored on (nor the test set). The last
+    candidate, d = len(names), is every usable feature (no selection needed).
     """
     from .learn import PropensityModel
     from .selection import greedy_supervised
-    scores = np.full((len(train), len(grid)), np.nan)
+    F = len(names)
+    cands = sorted({d for d in grid if d < F} | {F})
+    scores = np.full((len(train), len(cands)), np.nan)
     for k, c_out in enumerate(train):
         inner = [c for c in train if c != c_out]
-        order = greedy_supervised([X[c] for c in inner], [y[c] for c in inner], names=names, n_select=max(grid),
-                                  seed=seed, reverse=False).indices
-        for q, d in enumerate(grid):
-            idx = order[:d]
+        n_sel = max([d for d in cands if d < F], default=0)
+        order = greedy_supervised([X[c] for c in inner], [y[c] for c in inner], names=names, n_select=n_sel,
+                                  seed=seed, reverse=False).indices if n_sel else []
+        for q, d in enumerate(cands):
+            idx = list(range(F)) if d == F else order[:d]
             m = PropensityModel(size.model, alpha=size.alpha, seed=seed).fit(
                 np.vstack([X[c][:, idx] for c in inner]), np.concatenate([y[c] for c in inner]))
             scores[k, q] = np.corrcoef(m.predict(X[c_out][:, idx]), y[c_out])[0, 1]
     mean = scores.mean(axis=0)
-    best = int(grid[int(np.argmax(np.round(mean, 3)))])  # ties (to 3 decimals) -> fewer features
-    return {"d": list(grid), "mean": mean, "std": scores.std(axis=0, ddof=1) if len(train) > 1 else 0 * mean,
-            "per_configuration": scores, "best": best}
+    best = int(cands[int(np.argmax(np.round(mean, 3)))])  # ties (to 3 decimals) -> fewer features
+    return {"d": cands, "mean": mean, "std": scores.std(axis=0, ddof=1) if len(train) > 1 else 0 * mean,
+            "per_configuration": scores, "best": best, "all_features": best == F}
 
 
 # ============================================================================ the demo
@@ -535,6 +547,9 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
         prog.stage("learn", f"choose the number of features by cross-validation inside the training "
                             f"configurations, train {size.model} on {train}, predict {test}")
         inner = _inner_cv(X, y, train, names, [d for d in size.d_grid if d <= n_max], size, seed)
+        if inner["all_features"]:
+            prog.note(f"every usable feature beat the greedy prefixes in the inner cross-validation: the model "
+                      f"uses all {len(names)}")
         d_best = inner["best"]
         prog.note("inner leave-one-configuration-out Pearson r: "
                   + ", ".join(f"d={d}: {m:.3f}" for d, m in zip(inner["d"], inner["mean"]))
@@ -542,7 +557,7 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
     else:
         prog.stage("learn", f"train {size.model} on configurations {train}, predict {test}")
         inner, d_best = None, n_max
-    selected = list(sel.order[:d_best])
+    selected = list(names) if d_best == len(names) else list(sel.order[:d_best])
     idx = [names.index(n) for n in selected]
     Xtr_s = np.vstack([X[c][:, idx] for c in train])
     ytr_all = np.concatenate(ytr)
@@ -703,16 +718,17 @@ def _ovito_maps(dump: Path, frame, pics: Path) -> Path:
     for name in (TARGET, PREDICTION):
         v = np.asarray(frame.properties[name], float)
         lo_hi[name] = tuple(float(x) for x in np.nanpercentile(v, [2, 98]))
-    a = render_property(dump, TARGET, pics / "propensity_true_ovito.png", size=(640, 560),
-                        value_range=lo_hi[TARGET], title="true propensity")
-    b = render_property(dump, PREDICTION, pics / "propensity_pred_ovito.png", size=(640, 560),
-                        value_range=lo_hi[PREDICTION], title="predicted")
+    radii = {1: 0.5, 2: 0.44}  # sigma_AA / 2 and sigma_BB / 2 of ka2d
+    a = render_property(dump, TARGET, pics / "propensity_true_ovito.png", size=(900, 600), radii=radii,
+                        value_range=lo_hi[TARGET], title="p")
+    b = render_property(dump, PREDICTION, pics / "propensity_pred_ovito.png", size=(900, 600), radii=radii,
+                        value_range=lo_hi[PREDICTION], title="p pred")
     import matplotlib.image as mpimg
     from matplotlib.figure import Figure
     ia, ib = mpimg.imread(str(a)), mpimg.imread(str(b))
     t, p = (np.asarray(frame.properties[n], float) for n in (TARGET, PREDICTION))
     r = float(np.corrcoef(t, p)[0, 1])
-    fig = Figure(figsize=(12.8, 6.0), dpi=100)
+    fig = Figure(figsize=(14.0, 5.4), dpi=100)
     for k, (img, title) in enumerate(((ia, "true propensity"), (ib, "predicted from structure"))):
         ax = fig.add_subplot(1, 2, k + 1)
         ax.imshow(img)

@@ -49,10 +49,14 @@ def _inner_text(f: dict) -> str:
     cv = f.get("inner_cv")
     if not cv:
         return f"The model uses the first {len(f['selected'])} picks (fixed by the user)."
-    pairs = ", ".join(f"d = {d}: {m:.3f}" for d, m in zip(cv["d"], cv["mean"]))
-    return (f"The number of features d was chosen by leave-one-configuration-out cross-validation inside the "
+    pairs = ", ".join(f"d = {d}{' (all)' if d == len(f['used']) else ''}: {m:.3f}" for d, m in zip(cv["d"], cv["mean"]))
+    text = (f"The number of features d was chosen by leave-one-configuration-out cross-validation inside the "
             f"training configurations (greedy order recomputed in every inner fold; held-out configurations "
-            f"unused): mean Pearson r {pairs}; chosen d = {cv['best']}.")
+            f"unused; every usable feature is a candidate too): mean Pearson r {pairs}; chosen d = {cv['best']}.")
+    if cv.get("all_features"):
+        text += (" On these data no prefix of the greedy information-imbalance order beat the full feature set, "
+                 "so the model uses every usable feature; the greedy order above still ranks the descriptors.")
+    return text
 
 
 def _sections(s: dict, root: Path) -> list[tuple[str, list]]:
@@ -70,10 +74,13 @@ def _sections(s: dict, root: Path) -> list[tuple[str, list]]:
               f"LJ time) predicted from local structure on held-out configurations: "
               f"**Pearson r = {h['pearson']['mean']:.3f} +- {h['pearson']['std']:.3f}** (mean +- standard deviation "
               f"over {h['pearson']['n']} held-out configurations; min {min(per.values()):.3f}), Spearman "
-              f"{h['spearman']['mean']:.3f}, R^2 {h['r2']['mean']:.3f}. Model: {s['model']['kind']} on the "
-              f"{len(f['selected'])} features picked by information imbalance on the training configurations "
-              f"({s['train_configurations']}); with all {len(f['used'])} usable features instead: Pearson r = "
-              f"{s['held_out_all_features']['pearson']['mean']:.3f}."),
+              f"{h['spearman']['mean']:.3f}, R^2 {h['r2']['mean']:.3f}. Model: {s['model']['kind']} trained on the "
+              f"configurations {s['train_configurations']} with "
+              + (f"all {len(f['used'])} usable features (chosen over the greedy information-imbalance prefixes "
+                 f"by inner cross-validation)." if len(f["selected"]) == len(f["used"]) else
+                 f"the first {len(f['selected'])} features of the greedy information-imbalance order (computed on "
+                 f"the training configurations only); with all {len(f['used'])} usable features instead: "
+                 f"Pearson r = {s['held_out_all_features']['pearson']['mean']:.3f}.")),
         ("table", ["held-out configuration", "Pearson r", "Spearman", "R^2", "MAE"],
          [[k, f"{v:.3f}", f"{h['spearman']['per_configuration'][k]:.3f}",
            f"{h['r2']['per_configuration'][k]:.3f}", _fmt(h['mae']['per_configuration'][k])]
