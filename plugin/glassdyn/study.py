@@ -47,7 +47,7 @@ import numpy as np
 
 from .errors import GlassdynError, InputError
 
-__all__ = ["StudySize", "SIZES", "run_study", "temperature_scan", "simulate_ensembles", "measure_dynamics",
+__all__ = ["StudySize", "SIZES", "run_study", "mean_abs_r_least_squares", "temperature_scan", "simulate_ensembles", "measure_dynamics",
            "compute_feature_tables", "analyze", "heldout_prediction", "qualitative_checks", "write_report",
            "default_reference_dir", "load_reference", "DESCRIPTOR_ORDER", "LENGTHS"]
 
@@ -185,6 +185,7 @@ def _write_json(path: Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
     with os.fdopen(fd, "w") as fh:
         json.dump(_jsonable(data), fh, indent=1)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
 
@@ -528,6 +529,35 @@ def _cached_analysis(output: Path, feats: dict, dyn: dict, size: StudySize, *, s
     return an
 
 
+def mean_abs_r_least_squares(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+                             orders: np.ndarray) -> np.ndarray:
+    """Mean over ``orders`` of the held-out |Pearson r| of least squares on the first d columns, d = 1..D.
+
+    Plain ``numpy.linalg.lstsq`` with an intercept: the same fit as ``PropensityModel(model="linear")``
+    without the estimator overhead of thousands of fits (random-order baseline).
+
+    Parameters
+    ----------
+    X_train : (N_train, F) ; y_train : (N_train,) ; X_test : (N_test, F) ; y_test : (N_test,)
+    orders : int array (n_orders, D) of column indices
+
+    Returns
+    -------
+    ndarray (D,)
+    """
+    orders = np.atleast_2d(np.asarray(orders, dtype=np.int64))
+    D = orders.shape[1]
+    ones = np.ones((X_train.shape[0], 1))
+    out = np.zeros(D)
+    for o in orders:
+        for d in range(1, D + 1):
+            cols = list(o[:d])
+            w = np.linalg.lstsq(np.hstack([ones, X_train[:, cols]]), y_train, rcond=None)[0]
+            pred = w[0] + X_test[:, cols] @ w[1:]
+            out[d - 1] += abs(np.corrcoef(pred, y_test)[0, 1])
+    return out / len(orders)
+
+
 def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names: Sequence[str], size: StudySize,
                        *, seed: int = 1, verbose: bool = False) -> dict:
     """|Pearson r| of least-squares predictions on each held-out configuration vs number of features.
@@ -580,20 +610,8 @@ def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names
         return float(abs(evaluate_by_configuration(ys[test], pred, np.zeros(len(pred))).pearson[0]))
 
     def fast_scores(train, test, orders) -> np.ndarray:
-        """Mean over ``orders`` of |r| for d = 1..D: the same least squares as ``score`` (numpy lstsq with
-        an intercept; tests check the equality), without the estimator overhead of thousands of fits."""
-        Xtr = np.vstack([Zs[c] for c in train])
-        ytr = np.concatenate([ys[c] for c in train])
-        ones = np.ones((Xtr.shape[0], 1))
-        Xte, yte = Zs[test], ys[test]
-        out = np.zeros(D)
-        for o in orders:
-            for d in range(1, D + 1):
-                cols = list(o[:d])
-                w = np.linalg.lstsq(np.hstack([ones, Xtr[:, cols]]), ytr, rcond=None)[0]
-                pred = w[0] + Xte[:, cols] @ w[1:]
-                out[d - 1] += abs(np.corrcoef(pred, yte)[0, 1])
-        return out / len(orders)
+        return mean_abs_r_least_squares(np.vstack([Zs[c] for c in train]), np.concatenate([ys[c] for c in train]),
+                                        Zs[test], ys[test], orders)
 
     for test in range(C):
         train = [c for c in range(C) if c != test]
@@ -698,6 +716,7 @@ def _savefig(fig, path: Path) -> str:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=90, bbox_inches="tight")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -963,6 +982,7 @@ def write_report(report_dir, an: dict, dyn: dict, scan: dict, checks: dict, size
     fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".md", dir=rd)
     with os.fdopen(fd, "w") as fh:
         fh.write(md)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, rd / "report.md")
     return rd / "report.md"
 
@@ -1077,9 +1097,12 @@ def _report_markdown(s: dict, an: dict, dyn: dict, scan: dict, checks: dict, siz
         bk = rp["single"][10:].mean(0)
         bb = np.argsort(f)[:5]
         w(" Published: " + ", ".join(f"`{_paper_feature(k)}` {f[k]:.3f} (reverse {bk[k]:.3f})" for k in bb) + ".")
-    asym = np.abs(pl.forward_mean - pl.backward_mean).max()
-    w(f" Largest |Delta(X_j -> p) - Delta(p -> X_j)| here: {asym:.3f} (the paper's finding: the plane is "
-      "nearly symmetric, no single feature is more informative than the propensity).\n")
+    gap = np.abs(pl.forward_mean - pl.backward_mean)
+    kmax = int(np.argmax(gap))
+    w(f" |Delta(X_j -> p) - Delta(p -> X_j)| here: median {np.median(gap):.3f}, largest {gap[kmax]:.3f} for "
+      f"`{names[kmax]}` (a feature with many tied values: with the strict tie rule, ranks in a tied space are "
+      "small, which lowers Delta(p -> X_j)). The paper's finding is a nearly symmetric plane: no single feature is "
+      "more informative than the propensity.\n")
     w("### Greedy supervised selection\n")
     w(f"![supervised]({figs['supervised']})\n")
     sup = an["supervised"]
@@ -1163,12 +1186,32 @@ def _discussion(s: dict, an: dict, checks: dict, size: StudySize, ref) -> str:
                "less stable.")
     if ref is not None:
         rr = ref["pearson"]
-        out.append(f"- **Which descriptor** (partly differs): published ranking Theta > rho > u (r up to 0.56); "
-                   f"here the lowest imbalance is in the `{fam}` family and the highest |r| is `{b['pearson']}`. "
-                   "The Pearson profiles vs L have the same shape where the descriptors agree in definition (sign "
-                   "and a maximum at intermediate L), but the model (GlassBench ternary mixture, SCIENCE.md 1b), "
-                   "the temperature and the descriptor details (neighbour cutoffs at the first minimum of g_ab, "
-                   "hard coarse-graining including the particle itself; constant density at L = 0.5) differ.")
+        ours = np.array([s["pearson"].get(_paper_feature(j), np.nan) for j in range(60)])
+        ok = np.isfinite(ours)
+        corr = float(np.corrcoef(ours[ok], rr[ok])[0, 1])
+        same = float(np.mean(np.sign(ours[ok]) == np.sign(rr[ok])))
+        flips = [DESCRIPTOR_ORDER[b] for b in range(6)
+                 if np.nanmean(np.sign(ours[10 * b:10 * b + 10]) != np.sign(rr[10 * b:10 * b + 10])) > 0.5]
+        pbest = _paper_feature(int(np.argmax(np.abs(rr))))
+        out.append(f"- **Which descriptor**: highest |r| here `{b['pearson']}` (r = {s['pearson'][b['pearson']]:+.3f}), "
+                   f"published `{pbest}` (r = {rr[np.argmax(np.abs(rr))]:+.3f})"
+                   + (" — **the same feature**" if b["pearson"] == pbest else "")
+                   + f". The 60 Pearson coefficients correlate with the published ones at r = {corr:.2f} and have the "
+                   f"same sign for {same * 100:.0f}% of the features"
+                   + (f"; the sign differs for most lengths of {', '.join(flips)}" if flips else "")
+                   + f". Lowest single-feature imbalance: `{b['imbalance']}` here, `Theta_L2.0` published. Reasons for "
+                   "the differences: the model (GlassBench ternary mixture, SCIENCE.md 1b) and temperature, and the "
+                   "descriptor details (neighbour cutoffs at the first minimum of g_ab, hard coarse-graining including "
+                   "the particle itself; the density at L = 0.5 is constant here, so the paper's rho must be defined "
+                   "differently at small L).")
+        if not p2b["passed"]:
+            out.append("- **Held-out linear prediction** (differs): the supervised imbalance order is not the fastest "
+                       "to the least-squares plateau here. Information imbalance rewards features that fix the "
+                       "propensity's neighbourhood structure whatever the functional form (first picks here: "
+                       + ", ".join(f"`{n}`" for n in an["supervised"].order[:5]) + "), while least squares only uses linear dependence, which Lasso and Pearson-like "
+                       "orders target directly; with |r| of order 0.3 the curves are also within their spread "
+                       "(shaded bands). On the out-of-sample imbalance, the measure the selection optimises, the "
+                       "supervised order does reach its plateau first (check 2).")
         out.append("- **Held-out protocol** (differs on purpose): the published prediction curves selected each "
                    "order on the held-out configuration itself (a leak for the supervised order, see the reference "
                    "README); here every order is selected on the training configurations only, which can only lower "
