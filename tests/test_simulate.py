@@ -203,3 +203,21 @@ def test_cli_ensemble(tmp_path, capsys):
     assert np.bincount(frames[0][:, 1].astype(int))[1:].tolist() == [56, 31, 33]   # 600:330:360 of 120
     assert main(["simulate", "ensemble", "--output", str(tmp_path / "x")]) == 1
     assert "needs --temperature" in capsys.readouterr().err
+
+
+def test_random_start_tops_up_atoms_that_random_addition_missed(tmp_path):
+    # At density 1.2 random sequential addition at overlap 0.7 places only 499 of 500 atoms for
+    # this seed; the script tops up the rest and relaxes the close pair with CG before FIRE
+    # (FIRE alone blew up and lost atoms). The configuration must come out complete and sane.
+    log = tmp_path / "eq.log"
+    runner.run_lammps("equilibrate.in", {"model": "ka2d", "N": 500, "T": 0.6, "steps": 200,
+                                         "seed": 601029260, "out": str(tmp_path / "ref")},
+                      log=log)
+    text = log.read_text()
+    assert "Only inserted 499 particles out of 500" in text
+    frame = _frames(tmp_path / "ref.lammpstrj")[-1]
+    assert len(frame) == 500
+    assert np.sum(frame[:, 1] == 2) == 175  # 65:35 composition kept after the top-up
+    pe = [float(l.split()[2]) for l in text.splitlines()
+          if l.strip() and l.split()[0] == "200" and len(l.split()) == 6]
+    assert pe and -4.0 < pe[-1] < -2.0  # a liquid at T = 0.6, not an exploded system
