@@ -40,19 +40,16 @@ echo "target column: $target"
 
 train=("${annotated[@]:0:n-1}")
 
-# 2-3. structural descriptors as extra columns (glassdyn describe) and information-imbalance
-#      feature selection on the training configurations. Without 'describe', 'glassdyn train'
-#      and 'glassdyn predict' compute the descriptors themselves from the positions.
-if glassdyn describe --help > /dev/null 2>&1; then
-    described=()
-    for f in "${annotated[@]}"; do
-        glassdyn describe "$f" --potential "$POTENTIAL" -o "${f%.dump}_described.dump"
-        described+=("${f%.dump}_described.dump")
-    done
-    annotated=("${described[@]}")
-    train=("${annotated[@]:0:n-1}")
-    glassdyn select "${train[@]}" --target "$target" --n-select 5 -o "$OUT_DIR/selection" --no-plots
-fi
+# 2-3. structural descriptors as extra columns (the default 60 features), then
+#      information-imbalance feature selection on the training configurations only
+described=()
+for f in "${annotated[@]}"; do
+    glassdyn describe "$f" --potential "$POTENTIAL" -o "${f%.dump}_described.dump" --quiet
+    described+=("${f%.dump}_described.dump")
+done
+annotated=("${described[@]}")
+train=("${annotated[@]:0:n-1}")
+glassdyn select "${train[@]}" --target "$target" --n-select 5 -o "$OUT_DIR/selection" --no-plots
 held_out=${annotated[n-1]}
 
 # 4. train on all but the last configuration, predict the last one
