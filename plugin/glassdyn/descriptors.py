@@ -60,11 +60,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._atomic import atomic_path
 from .errors import InputError
 from .frame import Frame
 from .neighbors import NeighborList, neighbor_list, pair_cutoff_matrix
@@ -110,16 +110,6 @@ def _jsonable(obj):
     if isinstance(obj, np.generic):
         return obj.item()
     return obj
-
-
-def _atomic_target(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"the folder {folder} does not exist", source=str(path))
-    suffix = "".join(os.path.basename(path).partition(".")[1:]) or ".tmp"
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix="." + suffix.lstrip("."), dir=folder)
-    os.close(fd)
-    return tmp
 
 
 @dataclass
@@ -259,8 +249,10 @@ class FeatureTable:
             except ImportError:
                 raise InputError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow); "
                                  "or write .npz / .csv", source=path) from None
-        tmp = _atomic_target(path)
-        try:
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise InputError(f"the folder {folder} does not exist", source=str(path))
+        with atomic_path(path, suffix=ext) as tmp:
             if ext == ".npz":
                 extra = {}
                 if self.types is not None:
@@ -282,11 +274,6 @@ class FeatureTable:
                 df = self.to_pandas()
                 df.attrs["glassdyn_params"] = json.dumps(_jsonable(self.params))
                 df.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
         return path
 
     @classmethod

@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import write_bytes_atomic
 from .errors import GlassdynError, InputError
 from .learn import MODELS, PropensityModel, _jsonable
 
@@ -82,21 +81,6 @@ _EXPECTED_CLASS = {
 
 
 # ============================================================================ writing
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_model(model: PropensityModel, path, *, descriptor_params: Mapping | None = None,
                metrics: Mapping | None = None, target: str | None = None,
                extra: Mapping | None = None) -> Path:
@@ -160,7 +144,7 @@ def save_model(model: PropensityModel, path, *, descriptor_params: Mapping | Non
         z.writestr("arrays.npz", abuf.getvalue())
         if skops_bytes is not None:
             z.writestr("model.skops", skops_bytes)
-    _atomic_write(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue(), fsync=True, parents=True)
     return path
 
 

@@ -50,12 +50,12 @@ import io
 import mmap
 import os
 import shutil
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .._atomic import atomic_path
 from ..errors import InputError, format_ids
 from ..frame import Box, Frame
 
@@ -764,40 +764,18 @@ def write_dump(path, frames, columns: Sequence[str] | None = None, *, append: bo
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise InputError(f"the folder {folder} does not exist", source=path)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            if append and os.path.exists(path):
-                with open(path, "r", encoding="utf-8", newline="") as old:
-                    shutil.copyfileobj(old, fh)
-            nwritten = 0
-            for frame in frames:
-                if not isinstance(frame, Frame):
-                    raise InputError(f"write_dump needs Frame objects, got {type(frame).__name__}", source=path)
-                _write_frame(fh, frame, columns, float_format)
-                nwritten += 1
-            if nwritten == 0:
-                raise InputError("no frames to write", source=path)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if os.path.exists(path):
-            try:
-                os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-            except OSError:  # pragma: no cover
-                pass
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_path(path, keep_mode=True) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        if append and os.path.exists(path):
+            with open(path, "r", encoding="utf-8", newline="") as old:
+                shutil.copyfileobj(old, fh)
+        nwritten = 0
+        for frame in frames:
+            if not isinstance(frame, Frame):
+                raise InputError(f"write_dump needs Frame objects, got {type(frame).__name__}", source=path)
+            _write_frame(fh, frame, columns, float_format)
+            nwritten += 1
+        if nwritten == 0:
+            raise InputError("no frames to write", source=path)
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
