@@ -6,10 +6,11 @@ target folder and renamed, so a plot is never half-written.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
+
+from ._atomic import savefig_atomic
 
 __all__ = ["plot_fs", "plot_propensity_distribution"]
 
@@ -22,18 +23,8 @@ def _figure():
 
 
 def _save(fig, path) -> str:
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    savefig_atomic(fig, path, format="png")
+    return os.fspath(path)
 
 
 def plot_fs(result, path) -> str:

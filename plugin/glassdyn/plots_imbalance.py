@@ -6,11 +6,11 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
+
+from ._atomic import savefig_atomic
 
 __all__ = ["plot_plane", "plot_curve"]
 
@@ -23,15 +23,7 @@ def _pyplot():
 
 
 def _save(fig, path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    savefig_atomic(fig, path, format="png", dpi=120, bbox_inches="tight")
 
 
 def plot_plane(plane, path: str, *, selection=None, annotate: int = 5, title: str | None = None) -> str:

@@ -10,12 +10,12 @@
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ._atomic import savefig_atomic
 
 __all__ = ["parity_plot", "learning_curve_plot", "propensity_maps", "roc_plot"]
 
@@ -28,18 +28,10 @@ def _plt():
 
 
 def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
+        return savefig_atomic(fig, path, parents=True, dpi=120, bbox_inches="tight")
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         _plt().close(fig)
-    return path
 
 
 def parity_plot(y_true, y_pred, path, *, groups=None, title: str | None = None, label: str = "propensity",

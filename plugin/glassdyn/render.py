@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_path, savefig_atomic
 from .errors import GlassdynError, InputError
 from .frame import Frame
 
@@ -78,15 +79,6 @@ def find_property(available: Sequence[str], name: str, *, source: str | None = N
     raise InputError(f"no per-atom property '{name}'; available: {', '.join(available) or 'none'}. "
                      "Compute it first (e.g. `glassdyn describe` or `glassdyn predict`) or pick one of these",
                      source=source, frame=frame)
-
-
-def _atomic_target(path: str | os.PathLike) -> tuple[Path, Path]:
-    """(final path, temporary path in the same folder with the same suffix)."""
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix or ".png", dir=final.parent)
-    os.close(fd)
-    return final, Path(tmp)
 
 
 def _parse_size(size) -> tuple[int, int]:
@@ -254,9 +246,10 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
     is2d = fr.dimension == 2
 
     data.particles_.vis.shape = ParticlesVis.Shape.Circle if is2d else ParticlesVis.Shape.Sphere
-    final, tmp = _atomic_target(png)
+    final = Path(png)
     pipeline = Pipeline(source=StaticSource(data=data))
-    with tempfile.TemporaryDirectory() as workdir:
+    with atomic_path(final, suffix=final.suffix or ".png", parents=True) as tmp, \
+            tempfile.TemporaryDirectory() as workdir:
         cc = ColorCodingModifier(property=ovname, gradient=_gradient(cmap, workdir), start_value=lo,
                                  end_value=hi, auto_adjust_range=False)
         pipeline.modifiers.append(cc)
@@ -286,11 +279,8 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
                 raise GlassdynError(f"OVITO could not render {final}: {last_error}. On a headless Linux "
                                     "machine install libvulkan1 and mesa-vulkan-drivers, or use "
                                     "--renderer tachyon") from last_error
-            os.replace(tmp, final)
         finally:
             pipeline.remove_from_scene()
-            if tmp.exists():
-                tmp.unlink()
     return final
 
 
@@ -301,14 +291,7 @@ def _figure(figsize):
 
 
 def _save(fig, png) -> Path:
-    final, tmp = _atomic_target(png)
-    try:
-        fig.savefig(tmp, dpi=fig.dpi, facecolor="white")
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return final
+    return savefig_atomic(fig, png, parents=True, dpi=fig.dpi, facecolor="white")
 
 
 def _values(frame: Frame | None, v, what: str) -> np.ndarray:
