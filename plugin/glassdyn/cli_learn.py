@@ -25,12 +25,12 @@ import inspect
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import write_text_atomic
 from .errors import GlassdynError, InputError
 
 #: Per-atom columns that are never features by default (outputs, dynamics, graph flags, LAMMPS extras).
@@ -231,12 +231,7 @@ def _json_default(o):
 
 
 def _write_json(path, obj) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, default=_json_default)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=1, default=_json_default), parents=True)
 
 
 def _load_params_file(path: str | None) -> dict | None:

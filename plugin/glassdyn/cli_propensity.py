@@ -23,10 +23,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ._atomic import write_text_atomic
 from .errors import InputError
 
 __all__ = ["configure", "run", "find_ensembles", "write_outputs", "default_potential"]
@@ -172,19 +172,6 @@ def _output_paths(out: str, table: str | None, name: str, several: bool) -> tupl
     return dump, table or f"{stem}_fs.csv", stem
 
 
-def _atomic_text(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_outputs(result, reference, dump_path: str, table_path: str, *, times=None,
                   params_path: str | None = None) -> dict:
     """Write the reference with per-atom columns, the F_s table and the parameters.
@@ -244,13 +231,13 @@ def write_outputs(result, reference, dump_path: str, table_path: str, *, times=N
         vals = [f"{v:.10g}" for v in row]
         vals[names.index("timestep")] = str(int(ts))
         lines.append(",".join(vals))
-    _atomic_text(table_path, "\n".join(lines) + "\n")
+    write_text_atomic(table_path, "\n".join(lines) + "\n")
     if params_path:
         doc = {"q": result.q, "tau_alpha": {("all" if k == 0 else f"type{k}"): (None if not np.isfinite(v) else v)
                                             for k, v in enumerate(result.tau_alpha.tolist())
                                             if k == 0 or np.any(result.types == k)},
                "columns": list(cols), "params": result.params}
-        _atomic_text(params_path, json.dumps(doc, indent=2, default=str) + "\n")
+        write_text_atomic(params_path, json.dumps(doc, indent=2, default=str) + "\n")
     return {"columns": list(cols), "dump": dump_path, "table": table_path, "params": params_path}
 
 

@@ -19,10 +19,10 @@ import argparse
 import csv
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ._atomic import atomic_path
 from .errors import InputError
 
 
@@ -52,15 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _atomic_write(path: str, write) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        write(fh)
 
 
 def _json_default(o):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 from pathlib import Path
+
+from ._atomic import write_text_atomic
 
 __all__ = ["write_report", "markdown_report", "html_report"]
 
@@ -200,22 +201,10 @@ def html_report(summary: dict, root) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_report(output, summary: dict) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` into ``output``; returns both paths."""
     root = Path(output)
     md, page = root / "report.md", root / "report.html"
-    _atomic(md, markdown_report(summary, root))
-    _atomic(page, html_report(summary, root))
+    write_text_atomic(md, markdown_report(summary, root))
+    write_text_atomic(page, html_report(summary, root))
     return md, page
