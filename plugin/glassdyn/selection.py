@@ -417,6 +417,20 @@ def _common_params(**kw) -> dict:
     return kw
 
 
+def _prepare(features, names, groups, target, n_select, ties: str, nn_ties: str, **prepare_kw):
+    """Check the tie rules, run :func:`prepare_features` and check ``n_select`` (None: every feature).
+
+    Returns ``(Xs, ps, names, n_select)``.
+    """
+    _check_rules(ties, nn_ties)
+    Xs, ps, names = prepare_features(features, names, groups, target, **prepare_kw)
+    F = len(names)
+    n_select = F if n_select is None else int(n_select)
+    if not 1 <= n_select <= F:
+        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    return Xs, ps, names, n_select
+
+
 def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
                       n_select: int | None = None, random_control: bool = False, standardize: bool = True,
                       select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
@@ -458,13 +472,10 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
     -------
     SelectionResult
     """
-    _check_rules(ties, nn_ties)
-    Xs, ps, names = prepare_features(features, names, groups, target, random_control=random_control, seed=seed,
-                                     standardize=standardize, select=select)
+    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties,
+                                       random_control=random_control, seed=seed, standardize=standardize,
+                                       select=select)
     F = len(names)
-    n_select = F if n_select is None else int(n_select)
-    if not 1 <= n_select <= F:
-        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
     if backend not in ("exact", "dadapy"):
         raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
     C = len(Xs)
@@ -551,13 +562,10 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
     -------
     SelectionResult with curves ``symmetric``, ``full_to_subset``, ``subset_to_full``.
     """
-    _check_rules(ties, nn_ties)
-    Xs, _, names = prepare_features(features, names, groups, None, random_control=random_control, seed=seed,
-                                    standardize=standardize, select=select)
+    Xs, _, names, n_select = _prepare(features, names, groups, None, n_select, ties, nn_ties,
+                                      random_control=random_control, seed=seed, standardize=standardize,
+                                      select=select)
     F = len(names)
-    n_select = F if n_select is None else int(n_select)
-    if not 1 <= n_select <= F:
-        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
     if backend not in ("exact", "dadapy"):
         raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
     C = len(Xs)
@@ -663,11 +671,8 @@ def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None =
     """
     from sklearn.linear_model import Lasso, LinearRegression, lasso_path
 
-    _check_rules(ties, nn_ties)
-    Xs, ps, names = prepare_features(features, names, groups, target, standardize=standardize, select=select)
-    F = len(names)
-    if not 1 <= n_select <= F:
-        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties,
+                                       standardize=standardize, select=select)
     X = np.vstack(Xs)
     y = np.concatenate([p[:, 0] for p in ps])
     a_max = float(np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0])
@@ -739,11 +744,9 @@ def random_orders(features: Any, target: Any = None, *, names: Sequence[str] | N
     Returns the mean over ``n_orders`` orders (drawn with ``seed``) and their spread (standard deviation of
     the configuration-averaged curve over orders).
     """
-    _check_rules(ties, nn_ties)
-    Xs, ps, names = prepare_features(features, names, groups, target, standardize=standardize, select=select)
+    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties,
+                                       standardize=standardize, select=select)
     F = len(names)
-    if not 1 <= n_select <= F:
-        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
     rng = np.random.default_rng(seed)
     orders = np.array([rng.permutation(F)[:n_select] for _ in range(n_orders)])
     C = len(Xs)
