@@ -1,8 +1,8 @@
-"""Small synthetic inputs for the front-end tests (OVITO, MDAnalysis, render, examples).
+"""Small synthetic inputs shared by tests (descriptors, describe CLI, OVITO, MDAnalysis, render, examples).
 
-No LAMMPS: a jittered 2D (or 3D) lattice with Kob-Andersen types, and iso-configurational
-"replicas" made of random walks whose step size varies smoothly in space (so the propensity
-has structure a model can learn).
+No LAMMPS: a jittered 2D (or 3D) lattice with Kob-Andersen types, a Kob-Andersen configuration
+relaxed from random positions, and iso-configurational "replicas" made of random walks whose
+step size varies smoothly in space (so the propensity has structure a model can learn).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from glassdyn import Box, Frame
+from glassdyn import Box, Frame, get_potential, neighbor_list
 from glassdyn.adapters.lammps_dump import write_dump
 
 
@@ -25,6 +25,28 @@ def configuration(n_side: int = 12, dimension: int = 2, seed: int = 0, density: 
     types = np.where(rng.random(n) < 0.35, 2, 1)
     box = Box.orthorhombic([L] * dimension)
     return Frame(box.wrap(pos), types, box, ids=np.arange(1, n + 1), source="synthetic", index=0, timestep=0)
+
+
+def relaxed(pot_name: str, n: int, seed: int = 0, steps: int = 250) -> Frame:
+    """A ka2d/ka3d configuration: random positions relaxed by capped steepest descent."""
+    pot = get_potential(pot_name)
+    d = pot.dimension
+    L = pot.box_length(n)
+    rng = np.random.default_rng(seed)
+    types = np.repeat(np.arange(1, pot.n_types + 1), pot.composition(n))
+    rng.shuffle(types)
+    box = Box.orthorhombic([L] * d)
+    pos = rng.random((n, d)) * L
+    for _ in range(steps):
+        f = Frame(pos, types, box, validate=False)
+        nl = neighbor_list(f, pot.max_cutoff)
+        fr = pot.force(nl.distances, types[nl.i], types[nl.j])
+        fvec = -(fr / nl.distances)[:, None] * nl.vectors  # force on i from j
+        force = np.column_stack([np.bincount(nl.i, weights=fvec[:, k], minlength=n) for k in range(d)])
+        step = 0.002 * force
+        norm = np.linalg.norm(step, axis=1, keepdims=True)
+        pos = pos + step * np.minimum(1.0, 0.05 / np.maximum(norm, 1e-300))
+    return Frame(box.wrap(pos), types, box)
 
 
 def mobility(frame: Frame) -> np.ndarray:

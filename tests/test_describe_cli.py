@@ -1,37 +1,26 @@
 """``glassdyn describe``: dumps in, dumps (and tables) out, equal to the library's numbers."""
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
-from glassdyn import Box, Frame, get_potential, neighbor_list
+from glassdyn import Frame
 from glassdyn.adapters.lammps_dump import count_frames, iter_dump, read_dump, write_dump
 from glassdyn.cli import main
 from glassdyn.descriptors import FeatureTable, compute_features
 from glassdyn.graph import graph_metrics
 
-
-def _relaxed(n=240, seed=0, steps=150):
-    pot = get_potential("ka2d")
-    L = pot.box_length(n)
-    rng = np.random.default_rng(seed)
-    types = np.repeat([1, 2], pot.composition(n))
-    rng.shuffle(types)
-    box = Box.orthorhombic([L, L])
-    pos = rng.random((n, 2)) * L
-    for _ in range(steps):
-        f = Frame(pos, types, box, validate=False)
-        nl = neighbor_list(f, pot.max_cutoff)
-        fv = -(pot.force(nl.distances, types[nl.i], types[nl.j]) / nl.distances)[:, None] * nl.vectors
-        force = np.column_stack([np.bincount(nl.i, weights=fv[:, k], minlength=n) for k in range(2)])
-        step = 0.002 * force
-        pos = pos + step * np.minimum(1, 0.05 / np.maximum(np.linalg.norm(step, axis=1, keepdims=True), 1e-300))
-    return box.wrap(pos), types, box
+sys.path.insert(0, os.path.dirname(__file__))
+from frontend_synthetic import relaxed  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def dump(tmp_path_factory):
-    pos, types, box = _relaxed()
+    ref = relaxed("ka2d", 240, seed=0, steps=150)
+    pos, types, box = ref.positions, ref.types, ref.box
     rng = np.random.default_rng(1)
     frames = []
     for k in range(4):

@@ -7,6 +7,8 @@ and q6, a triangular lattice at contact has Theta = 0) and the Legendre addition
 """
 from __future__ import annotations
 
+import os
+import sys
 from itertools import product
 
 import numpy as np
@@ -17,29 +19,10 @@ from glassdyn import Box, Frame, InputError, get_potential, neighbor_list
 from glassdyn import descriptors as D
 from glassdyn.structure import neighbor_cutoffs, partial_rdf, radial_structure_functions
 
+sys.path.insert(0, os.path.dirname(__file__))
+from frontend_synthetic import relaxed  # noqa: E402
+
 # ============================================================================ configurations
-
-
-def relaxed(pot_name: str, n: int, seed: int = 0, steps: int = 250) -> Frame:
-    """A ka2d/ka3d configuration: random positions relaxed by capped steepest descent."""
-    pot = get_potential(pot_name)
-    d = pot.dimension
-    L = pot.box_length(n)
-    rng = np.random.default_rng(seed)
-    types = np.repeat(np.arange(1, pot.n_types + 1), pot.composition(n))
-    rng.shuffle(types)
-    box = Box.orthorhombic([L] * d)
-    pos = rng.random((n, d)) * L
-    for _ in range(steps):
-        f = Frame(pos, types, box, validate=False)
-        nl = neighbor_list(f, pot.max_cutoff)
-        fr = pot.force(nl.distances, types[nl.i], types[nl.j])
-        fvec = -(fr / nl.distances)[:, None] * nl.vectors  # force on i from j
-        force = np.column_stack([np.bincount(nl.i, weights=fvec[:, k], minlength=n) for k in range(d)])
-        step = 0.002 * force
-        norm = np.linalg.norm(step, axis=1, keepdims=True)
-        pos = pos + step * np.minimum(1.0, 0.05 / np.maximum(norm, 1e-300))
-    return Frame(box.wrap(pos), types, box)
 
 
 @pytest.fixture(scope="module")
