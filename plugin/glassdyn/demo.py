@@ -50,13 +50,13 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from ._atomic import atomic_path, savefig_atomic, write_text_atomic
 from .errors import GlassdynError, InputError
 
 __all__ = ["DemoSize", "SIZES", "configure", "run", "run_pipeline", "DEFAULT_OUTPUT"]
@@ -220,46 +220,6 @@ class _Progress:
             self._stage = None
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _readable(path) -> None:
-    """Give a file written through ``mkstemp`` (mode 0600) the usual permissions (0666 & ~umask)."""
-    try:
-        os.chmod(path, 0o666 & ~_umask())
-    except OSError:  # pragma: no cover - e.g. a file system without permissions
-        pass
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        _readable(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _atomic_npz(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        _readable(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -340,7 +300,7 @@ def _open_output(output: Path, state: dict, resume: bool) -> None:
     if output.exists() and any(output.iterdir()):
         raise InputError(f"output folder {output} is not empty and holds no glassdyn demo; choose a new folder")
     output.mkdir(parents=True, exist_ok=True)
-    _atomic_text(path, json.dumps(state, indent=1) + "\n")
+    write_text_atomic(path, json.dumps(state, indent=1) + "\n", parents=True)
 
 
 # ============================================================================ stages
@@ -366,7 +326,8 @@ def _propensity_stage(sim: Path, cache: Path, c: int, dt: float, cage_relative: 
                propensity=res.propensity, bond_breaking=res.bond_breaking, fs=res.fs,
                fs_per_replica=res.fs_per_replica, tau_alpha=res.tau_alpha, q=np.array(res.q),
                params=np.array(json.dumps(_jsonable(res.params))))
-    _atomic_npz(path, **out)
+    with atomic_path(path, suffix=".npz", parents=True) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **out)
     out["params"] = res.params
     return out
 
@@ -613,8 +574,6 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
                                    rnd, test, inner, render, prog)
     script = _write_ovito_script(output, dumps[show], model_path)
     session, session_error = _save_session(output, script)
-    for path in [model_path, *pictures.values()]:
-        _readable(path)  # some writers use mkstemp (mode 0600)
     prog.done()
     timings = dict(prog.timings)
     timings["total"] = float(sum(timings.values()))
@@ -663,7 +622,7 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
     summary = _jsonable(summary)
     from .report import write_report
     write_report(output, summary)
-    _atomic_text(output / SUMMARY_FILE, json.dumps(summary, indent=1) + "\n")
+    write_text_atomic(output / SUMMARY_FILE, json.dumps(summary, indent=1) + "\n", parents=True)
     return summary
 
 
@@ -690,7 +649,8 @@ def _pictures(pics: Path, dump: Path, y, preds, props, times, fs_mean, tau, t_st
             prog.note(f"OVITO rendering unavailable ({type(exc).__name__}: {exc}); using the matplotlib maps")
     if renderer == "matplotlib":
         import shutil
-        shutil.copyfile(out["propensity_map_matplotlib"], pics / "propensity_map.png")
+        with atomic_path(pics / "propensity_map.png", suffix=".png") as tmp:
+            shutil.copyfile(out["propensity_map_matplotlib"], tmp)
         out["propensity_map"] = pics / "propensity_map.png"
     labels = ["mean over configurations"] + [f"config {c}" for c in range(len(props))]
     curves = np.vstack([fs_mean] + [p["fs"][0] for p in props])
@@ -736,17 +696,7 @@ def _ovito_maps(dump: Path, frame, pics: Path) -> Path:
         ax.axis("off")
     fig.suptitle(f"held-out configuration {Path(dump).stem}: Pearson r = {r:.3f} (rendered with OVITO)")
     fig.tight_layout()
-    final = pics / "propensity_map.png"
-    fd, tmp = tempfile.mkstemp(prefix=".propensity_map.", suffix=".png", dir=pics)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, facecolor="white")
-        _readable(tmp)
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return final
+    return savefig_atomic(fig, pics / "propensity_map.png", facecolor="white")
 
 
 # ============================================================================ OVITO example
@@ -824,7 +774,7 @@ if __name__ == "__main__":
 def _write_ovito_script(output: Path, dump: Path, model: Path) -> Path:
     text = _OVITO_SCRIPT.format(dump=os.path.relpath(dump, output), model=os.path.relpath(model, output))
     path = output / "open_in_ovito.py"
-    _atomic_text(path, text)
+    write_text_atomic(path, text, parents=True)
     return path
 
 
