@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from .errors import GlassdynError
 
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
               "install the extras with: pip install 'glassdyn[all]'", file=sys.stderr)
         return 2
     args = parser.parse_args(argv)
+    # warnings from the core (e.g. "tau_alpha is NaN: run longer") as one readable line
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"glassdyn: warning: {message}\n"
     if args.command is None:
         parser.print_help()
         return 0
