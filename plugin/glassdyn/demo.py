@@ -220,20 +220,18 @@ class _Progress:
             self._stage = None
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
+def _json_leaf(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     if isinstance(obj, Path):
         return str(obj)
     return obj
+
+
+def _jsonable(obj):
+    """Plain-Python copy of ``obj`` for JSON (NaN and infinities become null, paths strings)."""
+    from .descriptors import _jsonable as plain
+    return plain(obj, _json_leaf)
 
 
 def _versions(manifest: dict) -> dict:

@@ -100,16 +100,20 @@ def feature_name(descriptor: str, length: float) -> str:
     return f"{descriptor}_L{_fmt_length(length)}"
 
 
-def _jsonable(obj):
+def _jsonable(obj, leaf=None):
+    """``obj`` with dicts (str keys), lists, tuples, arrays and numpy scalars made plain Python.
+
+    ``leaf``, when given, is applied to every other value (after numpy scalars became Python).
+    """
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): _jsonable(v, leaf) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [_jsonable(v, leaf) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return _jsonable(obj.tolist(), leaf)
     if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
+        obj = obj.item()
+    return obj if leaf is None else leaf(obj)
 
 
 @dataclass
