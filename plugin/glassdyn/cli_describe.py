@@ -145,7 +145,7 @@ def _progress(total, quiet):
 
 def run(args) -> int:
     from .adapters.lammps_dump import count_frames, iter_dump, write_dump
-    from .descriptors import FeatureTable, compute_features
+    from .descriptors import FeatureTable, _check_table_path, compute_features
     from .graph import graph_metrics
     from .potentials import get_potential
 
@@ -157,18 +157,7 @@ def run(args) -> int:
         if not os.path.isfile(path):
             raise InputError("no such dump file", source=path)
     if args.table:
-        ext = os.path.splitext(args.table)[1].lower()
-        if ext not in (".npz", ".csv", ".parquet"):
-            raise InputError(f"unknown table format '{ext}'; use .npz, .csv or .parquet", source=args.table)
-        if not os.path.isdir(os.path.dirname(os.path.abspath(args.table))):
-            raise InputError("the folder of the table does not exist", source=args.table)
-        if ext == ".parquet":
-            try:
-                import pandas  # noqa: F401
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise InputError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow); "
-                                 "or write .npz / .csv", source=args.table) from None
+        _check_table_path(args.table)  # fail before the computation, not after it
     several = len(args.dumps) > 1
     if several:
         os.makedirs(args.output, exist_ok=True)

@@ -116,6 +116,29 @@ def _jsonable(obj, leaf=None):
     return obj if leaf is None else leaf(obj)
 
 
+def _check_table_path(path) -> str:
+    """Check that :meth:`FeatureTable.save` can write ``path``; return its extension.
+
+    Raises :class:`~glassdyn.errors.InputError` for an unknown extension (not ``.npz``, ``.csv``
+    or ``.parquet``), ``.parquet`` without pandas and pyarrow, or a folder that does not exist.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in (".npz", ".csv", ".parquet"):
+        raise InputError(f"unknown table format '{ext}'; use .npz, .csv or .parquet", source=path)
+    if ext == ".parquet":
+        try:
+            import pandas  # noqa: F401
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow); "
+                             "or write .npz / .csv", source=path) from None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"the folder {folder} does not exist", source=path)
+    return ext
+
+
 @dataclass
 class FeatureTable:
     """A named table of per-particle features.
@@ -243,19 +266,7 @@ class FeatureTable:
         ``.csv`` (header ``[frame,]id[,type],<names>``, ``%.17g``) or ``.parquet`` (needs pandas
         and pyarrow). Returns the path."""
         path = os.fspath(path)
-        ext = os.path.splitext(path)[1].lower()
-        if ext not in (".npz", ".csv", ".parquet"):
-            raise InputError(f"unknown table format '{ext}'; use .npz, .csv or .parquet", source=path)
-        if ext == ".parquet":
-            try:
-                import pandas  # noqa: F401
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise InputError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow); "
-                                 "or write .npz / .csv", source=path) from None
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise InputError(f"the folder {folder} does not exist", source=str(path))
+        ext = _check_table_path(path)
         with atomic_path(path, suffix=ext) as tmp:
             if ext == ".npz":
                 extra = {}
