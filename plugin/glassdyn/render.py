@@ -285,9 +285,11 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
 
 
 # ----------------------------------------------------------------------------- matplotlib figures
-def _figure(figsize):
+def _figure(size):
+    """A matplotlib figure of ``size`` pixels (``"WxH"`` or ``(w, h)``, see :func:`_parse_size`) at 100 dpi."""
     from matplotlib.figure import Figure
-    return Figure(figsize=figsize, dpi=100)
+    w, h = _parse_size(size)
+    return Figure(figsize=(w / 100, h / 100), dpi=100)
 
 
 def _save(fig, png) -> Path:
@@ -345,8 +347,7 @@ def side_by_side(frame: Frame, true, predicted, png: str | os.PathLike, *, cmap:
                              frame=frame.index)
     ok = np.isfinite(t) & np.isfinite(p)
     r = float(np.corrcoef(t[ok], p[ok])[0, 1]) if ok.sum() > 2 else float("nan")
-    w, h = _parse_size(size)
-    fig = _figure((w / 100, h / 100))
+    fig = _figure(size)
     pos = frame.box.wrap(frame.positions)[:, :2]
     if isinstance(radii, Mapping):
         rad = np.array([radii.get(int(ty), 0.5) for ty in frame.types], dtype=float)
@@ -400,8 +401,7 @@ def plot_imbalance_plane(delta_x_to_y, delta_y_to_x, png: str | os.PathLike, *, 
     b = np.asarray(delta_y_to_x, dtype=float).reshape(-1)
     if a.shape != b.shape:
         raise GlassdynError(f"imbalance arrays differ in length ({a.size} vs {b.size})")
-    w, h = _parse_size(size)
-    fig = _figure((w / 100, h / 100))
+    fig = _figure(size)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
     ax.scatter(a, b, s=18, color="tab:blue")
@@ -440,8 +440,7 @@ def plot_fs(times, fs, png: str | os.PathLike, *, labels: Sequence[str] | None =
     f = np.atleast_2d(np.asarray(fs, dtype=float))
     if f.shape[1] != t.size:
         raise GlassdynError(f"F_s has {f.shape[1]} points per curve for {t.size} times")
-    w, h = _parse_size(size)
-    fig = _figure((w / 100, h / 100))
+    fig = _figure(size)
     ax = fig.add_subplot(1, 1, 1)
     pos = t > 0
     for k, curve in enumerate(f):
@@ -478,8 +477,7 @@ def plot_learning_curve(n_train, scores, png: str | os.PathLike, *, spread=None,
     s = None if spread is None else np.atleast_2d(np.asarray(spread, dtype=float))
     if y.shape[1] != x.size:
         raise GlassdynError(f"{y.shape[1]} scores per curve for {x.size} training sizes")
-    w, h = _parse_size(size)
-    fig = _figure((w / 100, h / 100))
+    fig = _figure(size)
     ax = fig.add_subplot(1, 1, 1)
     for k, row in enumerate(y):
         ax.plot(x, row, marker="o")
