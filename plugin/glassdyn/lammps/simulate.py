@@ -32,6 +32,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .._atomic import write_text_atomic
 from ..errors import GlassdynError, InputError
 from ..potentials import PRESETS, get_potential
 from . import runner
@@ -93,9 +94,7 @@ def load_manifest(output) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def _normalise(obj):

@@ -20,11 +20,11 @@ same grid, so the file values are used as they are.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import write_text_atomic
 from ..errors import InputError
 from ..potentials import PairPotential, get_potential
 
@@ -115,11 +115,7 @@ def table_text(potential, *, points: int = DEFAULT_POINTS, inner: float = DEFAUL
 def write_table(path, potential, *, points: int = DEFAULT_POINTS, inner: float = DEFAULT_INNER,
                 part: str = "full") -> Path:
     """Write :func:`table_text` to ``path`` (temp file then rename) and return the path."""
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(table_text(potential, points=points, inner=inner, part=part))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, table_text(potential, points=points, inner=inner, part=part))
 
 
 def shipped_table_path() -> Path:
