@@ -417,8 +417,10 @@ def _common_params(**kw) -> dict:
     return kw
 
 
-def _prepare(features, names, groups, target, n_select, ties: str, nn_ties: str, **prepare_kw):
-    """Check the tie rules, run :func:`prepare_features` and check ``n_select`` (None: every feature).
+def _prepare(features, names, groups, target, n_select, ties: str, nn_ties: str, backend: str | None = None,
+             **prepare_kw):
+    """Check the tie rules, run :func:`prepare_features`, check ``n_select`` (None: every feature)
+    and the ``backend`` (when given).
 
     Returns ``(Xs, ps, names, n_select)``.
     """
@@ -428,6 +430,8 @@ def _prepare(features, names, groups, target, n_select, ties: str, nn_ties: str,
     n_select = F if n_select is None else int(n_select)
     if not 1 <= n_select <= F:
         raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    if backend is not None and backend not in ("exact", "dadapy"):
+        raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
     return Xs, ps, names, n_select
 
 
@@ -472,12 +476,10 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
     -------
     SelectionResult
     """
-    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties,
+    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties, backend,
                                        random_control=random_control, seed=seed, standardize=standardize,
                                        select=select)
     F = len(names)
-    if backend not in ("exact", "dadapy"):
-        raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
     C = len(Xs)
     rngs = [np.random.default_rng([seed, c]) for c in range(C)]
     use_table = backend == "exact" and target_table
@@ -562,12 +564,10 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
     -------
     SelectionResult with curves ``symmetric``, ``full_to_subset``, ``subset_to_full``.
     """
-    Xs, _, names, n_select = _prepare(features, names, groups, None, n_select, ties, nn_ties,
+    Xs, _, names, n_select = _prepare(features, names, groups, None, n_select, ties, nn_ties, backend,
                                       random_control=random_control, seed=seed, standardize=standardize,
                                       select=select)
     F = len(names)
-    if backend not in ("exact", "dadapy"):
-        raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
     C = len(Xs)
     rngs = [np.random.default_rng([seed, c]) for c in range(C)]
     tables = _map(_FullRanks, Xs, n_jobs) if backend == "exact" else None
