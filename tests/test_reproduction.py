@@ -1,7 +1,7 @@
 """The reduced reproduction study (glassdyn.study, size "reduced"), end to end with LAMMPS.
 
 One module-scoped run: ternary2d, N = 400, T = 0.6 (scan of tau_alpha at that temperature), 4
-configurations x 8 Langevin replicas, cage-relative propensity at tau_alpha, the 60 features, the
+configurations x 12 Langevin replicas, cage-relative propensity at tau_alpha, the 60 features, the
 imbalance analysis, greedy selections with baselines and held-out prediction. The tests check the
 three qualitative findings of the paper and, independently of glassdyn's own code paths, the numbers
 behind them (brute-force imbalance, scipy Pearson, scikit-learn least squares).
