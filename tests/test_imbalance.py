@@ -206,3 +206,18 @@ def test_duplicates_detected_in_discrete_spaces_too():
         imbalance(A, B)
     with pytest.raises(InputError, match=r"atom ids: 17, 40"):
         imbalance(B, A)
+
+
+def test_feature_constant_up_to_rounding_is_refused_by_standardisation():
+    # rho at L = 0.5 holds only the particle itself: 1/(pi 0.25) plus ~1e-14 of rounding noise.
+    # Z-scoring would blow that noise up into a fake feature; it must be named as constant.
+    from glassdyn.imbalance import standardize_configurations
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 3))
+    x[:, 1] = 1.0 / (np.pi * 0.25) * (1.0 + 1e-15 * rng.normal(size=200))
+    assert x[:, 1].std() > 0
+    with pytest.raises(InputError, match=r"\['rho_L0.5'\] are constant in configuration 0"):
+        standardize_configurations([x], ["a", "rho_L0.5", "b"])
+    z = standardize_configurations([x[:, [0, 2]]], ["a", "b"])[0]
+    np.testing.assert_allclose(z.std(axis=0), 1.0)

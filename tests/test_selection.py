@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from glassdyn.errors import InputError
-from glassdyn.imbalance import imbalance
+from glassdyn.imbalance import imbalance, imbalance_plane
 from glassdyn.selection import (RANDOM_CONTROL, greedy_supervised, greedy_unsupervised, lasso_selection,
                                 prepare_features, random_orders)
 
@@ -108,12 +108,31 @@ def test_random_orders_mean_matches_manual():
     assert len({tuple(o) for o in R.orders}) > 1
 
 
+def test_constant_feature_is_dropped_and_indices_name_input_columns():
+    # a feature constant (to rounding) in one configuration is dropped with a warning; the picks
+    # and their indices still refer to the input table's columns
+    Xs, ps = _data(n=60, C=2, F=5)
+    bad = [x.copy() for x in Xs]
+    bad[1][:, 2] = 1.0 / (np.pi * 0.25) * (1 + 1e-15 * np.random.default_rng(0).normal(size=60))
+    names = ["a", "b", "rho_L0.5", "d", "e"]
+    with pytest.warns(RuntimeWarning, match=r"dropping feature\(s\) constant in a configuration: \['rho_L0.5'\]"):
+        res = greedy_supervised(bad, ps, names=names, n_select=4)
+    assert "rho_L0.5" not in res.order and sorted(res.order) == ["a", "b", "d", "e"]
+    assert [names[k] for k in res.indices] == res.order
+    ref = greedy_supervised([np.delete(x, 2, axis=1) for x in bad], ps, names=["a", "b", "d", "e"], n_select=4)
+    assert ref.order == res.order
+    np.testing.assert_allclose(ref.curve, res.curve, rtol=0, atol=1e-15)
+    with pytest.warns(RuntimeWarning, match="are constant in a configuration: their imbalances are NaN"):
+        plane = imbalance_plane(bad, ps, names=names)
+    assert np.isnan(plane.forward[:, 2]).all() and np.isfinite(np.delete(plane.forward, 2, axis=1)).all()
+
+
 def test_selection_bad_inputs():
     Xs, ps = _data(n=50, C=2, F=4)
     bad = [x.copy() for x in Xs]
     bad[1][:, 2] = 5.0
     with pytest.raises(InputError, match=r"\['f2'\] are constant in configuration 1"):
-        greedy_supervised(bad, ps)
+        greedy_supervised(bad, ps, drop_constant=False)
     bad = [x.copy() for x in Xs]
     bad[0][7, 1] = np.nan
     with pytest.raises(InputError, match=r"\['f1'\] contain NaN.*atom ids: 7"):

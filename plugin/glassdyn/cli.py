@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("glassdyn.cli_learn", "predict propensity for LAMMPS dumps with a trained model"),
     "classify": ("glassdyn.cli_learn", "liquid vs glass classification of configurations"),
     "render": ("glassdyn.cli_render", "render a per-atom property to a PNG with OVITO"),
+    "reproduce": ("glassdyn.cli_reproduce", "information-imbalance reproduction study on the ternary 2D model, with its report"),
     "demo": ("glassdyn.demo", "run the whole pipeline on a small 2D Kob-Andersen system"),
 }
 

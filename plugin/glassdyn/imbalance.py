@@ -54,6 +54,7 @@ configuration labels. Delta is computed per configuration and averaged with equa
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -669,6 +670,21 @@ class ImbalancePlane:
                 "params": self.params}
 
 
+#: a column whose standard deviation is below this fraction of its magnitude counts as constant
+_CONSTANT_RTOL = 1e-10
+
+
+def constant_columns(x: np.ndarray) -> np.ndarray:
+    """Boolean mask (F,) of the columns of ``x`` (N, F) that are constant up to rounding.
+
+    Rounding matters: rho at L = 0.5 holds only the particle itself, 1/(pi L^2) with ~1e-14 of
+    noise, and z-scoring would turn that noise into a fake feature.
+    """
+    finite = np.isfinite(x).all(axis=0)  # NaN columns are reported as NaN, not as constant
+    with np.errstate(invalid="ignore"):
+        return finite & ~(x.std(axis=0) > _CONSTANT_RTOL * np.abs(x).max(axis=0))
+
+
 def standardize_configurations(Xs: Sequence[np.ndarray], names: Sequence[str], what: str = "feature") -> list[np.ndarray]:
     """Z-score every column within every configuration (SCIENCE.md section 4).
 
@@ -683,7 +699,7 @@ def standardize_configurations(Xs: Sequence[np.ndarray], names: Sequence[str], w
                              "column(s) or the particles (row indices follow)",
                              frame=c, atom_ids=np.unique(np.nonzero(bad)[0]))
         sd = x.std(axis=0)
-        const = np.nonzero(~(sd > 0))[0]
+        const = np.nonzero(constant_columns(x))[0]
         if const.size:
             raise InputError(f"{what}(s) {[names[k] for k in const]} are constant in configuration {c}: they "
                              "carry no information and cannot be standardised; drop them", frame=c)
@@ -715,8 +731,22 @@ def imbalance_plane(features: Any, target: Any, *, names: Sequence[str] | None =
     F = Xs[0].shape[1]
     names = [f"f{k}" for k in range(F)] if names is None else list(names)
     _check_tables(Xs, ps, names)
+    # a feature constant (to rounding) in some configuration has no ranks to speak of: NaN, not
+    # ranks of rounding noise (rho_L0.5 holds only the particle itself)
+    const = sorted(set().union(*[np.nonzero(constant_columns(x))[0].tolist() for x in Xs]))
+    if const:
+        warnings.warn(f"feature(s) {[names[k] for k in const]} are constant in a configuration: their "
+                      "imbalances are NaN", RuntimeWarning, stacklevel=2)
+        live = [k for k in range(F) if k not in const]
+        Xs = [x.copy() for x in Xs]
+        for x in Xs:
+            x[:, const] = 0.0
     if standardize:
-        Xs = standardize_configurations(Xs, names)
+        if const:
+            for x, z in zip(Xs, standardize_configurations([x[:, live] for x in Xs], [names[k] for k in live])):
+                x[:, live] = z
+        else:
+            Xs = standardize_configurations(Xs, names)
         ps = standardize_configurations(ps, ["target"], what="target")
     rng = np.random.default_rng(seed)
     fwd = np.empty((len(Xs), F))
@@ -735,8 +765,11 @@ def imbalance_plane(features: Any, target: Any, *, names: Sequence[str] | None =
             i, j, w = _nn_pairs(xf, nn_ties, rng, n_jobs)
             fwd[c, f] = 2.0 / n * _ranks_for_pairs(p, i, j, w, n, ties, rng, sp).mean()
             bwd[c, f] = 2.0 / n * _ranks_for_pairs(xf, ip, jp, wp, n, ties, rng, sf).mean()
+    fwd[:, const] = np.nan
+    bwd[:, const] = np.nan
     params = dict(standardize=standardize, ties=ties, nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk,
-                  n_configurations=len(Xs), n_points=[int(x.shape[0]) for x in Xs], glassdyn_version=_version())
+                  n_configurations=len(Xs), n_points=[int(x.shape[0]) for x in Xs],
+                  constant_features=[names[k] for k in const], glassdyn_version=_version())
     return ImbalancePlane(names=names, forward=fwd, backward=bwd, params=params)
 
 

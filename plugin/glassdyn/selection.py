@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,9 +36,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .errors import GlassdynError, InputError
-from .imbalance import (_REL, _check_rules, _check_tables, _exact_rows, _exact_sqdist, _import_dadapy, _nn_from_candidates,
-                        _nn_pairs, _rank_counts_multi, _rank_values, _resolve_nn, _Sorted1D, _version,
-                        split_configurations, standardize_configurations)
+from .imbalance import (_REL, _check_rules, _check_tables, _exact_rows, _exact_sqdist, _import_dadapy,
+                        _nn_from_candidates, _nn_pairs, _rank_counts_multi, _rank_values, _resolve_nn, _Sorted1D, _version,
+                        constant_columns, split_configurations, standardize_configurations)
 
 __all__ = ["SelectionResult", "RandomBaseline", "greedy_supervised", "greedy_unsupervised", "lasso_selection",
            "random_orders", "prepare_features", "RANDOM_CONTROL"]
@@ -126,8 +127,8 @@ class RandomBaseline:
 # ----------------------------------------------------------------------------------------------------
 def prepare_features(features: Any, names: Sequence[str] | None = None, groups: Any = None,
                      target: Any = None, *, random_control: bool = False, seed: int = 0,
-                     standardize: bool = True, select: Sequence[str] | None = None
-                     ) -> tuple[list[np.ndarray], list[np.ndarray] | None, list[str]]:
+                     standardize: bool = True, select: Sequence[str] | None = None,
+                     drop_constant: bool = True, return_columns: bool = False) -> tuple:
     """Split per configuration, choose columns, append the random control, z-score, validate.
 
     Parameters
@@ -142,16 +143,24 @@ def prepare_features(features: Any, names: Sequence[str] | None = None, groups: 
         Z-score features (and target) per configuration.
     select : list of str, optional
         fnmatch patterns of the feature names to keep.
+    drop_constant : bool
+        Drop (with a warning naming them) features that are constant, to rounding, in any
+        configuration, such as ``rho_L0.5`` (only the particle itself lies within 0.5): they carry
+        no information and z-scoring would amplify their rounding noise. False: refuse them.
+    return_columns : bool
+        Also return, for every kept name, its column in the input table (``random_control``: the
+        appended column ``F``).
 
     Returns
     -------
-    (features per configuration, target per configuration or None, names)
+    (features per configuration, target per configuration or None, names[, columns])
     """
     Xs = split_configurations(features, groups)
     F = Xs[0].shape[1]
     names = [f"f{k}" for k in range(F)] if names is None else [str(s) for s in names]
     ps = None if target is None else split_configurations(target, groups)
     _check_tables(Xs, ps, names)
+    columns = list(range(F))
     if select:
         keep = [k for k, nm in enumerate(names) if any(fnmatch.fnmatchcase(nm, pat) for pat in select)]
         if not keep:
@@ -159,6 +168,18 @@ def prepare_features(features: Any, names: Sequence[str] | None = None, groups: 
                              + (" ..." if len(names) > 20 else ""))
         Xs = [x[:, keep] for x in Xs]
         names = [names[k] for k in keep]
+        columns = [columns[k] for k in keep]
+    if drop_constant and standardize:
+        const = set().union(*[np.nonzero(constant_columns(x))[0].tolist() for x in Xs])
+        if const:
+            if len(const) == len(names):
+                raise InputError(f"every feature is constant in some configuration: {names}")
+            warnings.warn(f"dropping feature(s) constant in a configuration: {[names[k] for k in sorted(const)]}",
+                          RuntimeWarning, stacklevel=3)
+            keep = [k for k in range(len(names)) if k not in const]
+            Xs = [x[:, keep] for x in Xs]
+            names = [names[k] for k in keep]
+            columns = [columns[k] for k in keep]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise InputError(f"duplicate feature names {dup}")
@@ -168,6 +189,7 @@ def prepare_features(features: Any, names: Sequence[str] | None = None, groups: 
         rng = np.random.default_rng(seed)
         Xs = [np.hstack([x, rng.standard_normal((x.shape[0], 1))]) for x in Xs]
         names = names + [RANDOM_CONTROL]
+        columns = columns + [F]
     if standardize:
         Xs = standardize_configurations(Xs, names)
         if ps is not None:
@@ -181,6 +203,8 @@ def prepare_features(features: Any, names: Sequence[str] | None = None, groups: 
             if not np.all(np.isfinite(p)):
                 raise InputError("the target contains NaN or infinite values", frame=c,
                                  atom_ids=np.nonzero(~np.isfinite(p).all(axis=1))[0])
+    if return_columns:
+        return Xs, ps, names, columns
     return Xs, ps, names
 
 
@@ -422,22 +446,24 @@ def _prepare(features, names, groups, target, n_select, ties: str, nn_ties: str,
     """Check the tie rules, run :func:`prepare_features`, check ``n_select`` (None: every feature)
     and the ``backend`` (when given).
 
-    Returns ``(Xs, ps, names, n_select)``.
+    Returns ``(Xs, ps, names, n_select, columns)``; ``columns[k]`` is the input column of ``names[k]``.
     """
     _check_rules(ties, nn_ties)
-    Xs, ps, names = prepare_features(features, names, groups, target, **prepare_kw)
+    Xs, ps, names, columns = prepare_features(features, names, groups, target, return_columns=True,
+                                              **prepare_kw)
     F = len(names)
     n_select = F if n_select is None else int(n_select)
     if not 1 <= n_select <= F:
         raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
     if backend is not None and backend not in ("exact", "dadapy"):
         raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
-    return Xs, ps, names, n_select
+    return Xs, ps, names, n_select, columns
 
 
 def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
                       n_select: int | None = None, random_control: bool = False, standardize: bool = True,
-                      select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
+                      select: Sequence[str] | None = None, drop_constant: bool = True,
+                      ties: str = "strict", nn_ties: str = "average",
                       seed: int = 0, backend: str = "exact", maxk: int | None = None, reverse: bool = True,
                       target_table: bool = True, n_jobs: int = 1) -> SelectionResult:
     """Greedy supervised selection minimising Delta(X_S -> p).
@@ -459,6 +485,9 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
         Z-score per configuration (default True).
     select : list of str, optional
         fnmatch patterns of the feature names to consider.
+    drop_constant : bool
+        Drop features constant (to rounding) in a configuration, with a warning (default; the same
+        in every selection function); False refuses them. ``indices`` always name input columns.
     ties, nn_ties, seed
         Tie rules (see :mod:`glassdyn.imbalance`); ``seed`` also draws the random control.
     backend : {"exact", "dadapy"}
@@ -476,9 +505,9 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
     -------
     SelectionResult
     """
-    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties, backend,
+    Xs, ps, names, n_select, columns = _prepare(features, names, groups, target, n_select, ties, nn_ties, backend,
                                        random_control=random_control, seed=seed, standardize=standardize,
-                                       select=select)
+                                       select=select, drop_constant=drop_constant)
     F = len(names)
     C = len(Xs)
     rngs = [np.random.default_rng([seed, c]) for c in range(C)]
@@ -543,14 +572,15 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
                             standardize=standardize, select=list(select) if select else None, ties=ties,
                             nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, names=names,
                             n_configurations=C, n_points=[int(x.shape[0]) for x in Xs])
-    return SelectionResult(order=[names[k] for k in S], indices=list(S), curve=fwd.mean(axis=0),
-                           curve_per_config=fwd, curves=curves, subsets=[S[:d + 1] for d in range(n_select)],
+    return SelectionResult(order=[names[k] for k in S], indices=[columns[k] for k in S], curve=fwd.mean(axis=0),
+                           curve_per_config=fwd, curves=curves, subsets=[[columns[k] for k in S[:d + 1]] for d in range(n_select)],
                            candidates=cand_hist, params=params)
 
 
 def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, groups: Any = None,
                         n_select: int | None = None, random_control: bool = False, standardize: bool = True,
-                        select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
+                        select: Sequence[str] | None = None, drop_constant: bool = True,
+                      ties: str = "strict", nn_ties: str = "average",
                         seed: int = 0, backend: str = "exact", maxk: int | None = None,
                         n_jobs: int = 1) -> SelectionResult:
     """Greedy unsupervised selection minimising (Delta(X_full -> X_S) + Delta(X_S -> X_full)) / sqrt(2).
@@ -564,9 +594,9 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
     -------
     SelectionResult with curves ``symmetric``, ``full_to_subset``, ``subset_to_full``.
     """
-    Xs, _, names, n_select = _prepare(features, names, groups, None, n_select, ties, nn_ties, backend,
+    Xs, _, names, n_select, columns = _prepare(features, names, groups, None, n_select, ties, nn_ties, backend,
                                       random_control=random_control, seed=seed, standardize=standardize,
-                                      select=select)
+                                      select=select, drop_constant=drop_constant)
     F = len(names)
     C = len(Xs)
     rngs = [np.random.default_rng([seed, c]) for c in range(C)]
@@ -621,10 +651,10 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
                             standardize=standardize, select=list(select) if select else None, ties=ties,
                             nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, names=names,
                             n_configurations=C, n_points=[int(x.shape[0]) for x in Xs])
-    return SelectionResult(order=[names[k] for k in S], indices=list(S), curve=sym.mean(axis=0),
+    return SelectionResult(order=[names[k] for k in S], indices=[columns[k] for k in S], curve=sym.mean(axis=0),
                            curve_per_config=sym,
                            curves={"symmetric": sym, "full_to_subset": f2s, "subset_to_full": s2f},
-                           subsets=[S[:d + 1] for d in range(n_select)], candidates=cand_hist, params=params)
+                           subsets=[[columns[k] for k in S[:d + 1]] for d in range(n_select)], candidates=cand_hist, params=params)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -659,6 +689,7 @@ def _subset_objective(Xs, ps, subset, ties, nn_ties, rngs, tables=None, full_nn=
 
 def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
                     n_select: int = 15, standardize: bool = True, select: Sequence[str] | None = None,
+                    drop_constant: bool = True,
                     ties: str = "strict", nn_ties: str = "average", seed: int = 0, n_alphas: int = 300,
                     max_iter: int = 5000) -> SelectionResult:
     """Lasso selection: for d = 1..n_select, the subset with exactly d non-zero weights.
@@ -671,8 +702,8 @@ def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None =
     """
     from sklearn.linear_model import Lasso, LinearRegression, lasso_path
 
-    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties,
-                                       standardize=standardize, select=select)
+    Xs, ps, names, n_select, columns = _prepare(features, names, groups, target, n_select, ties, nn_ties,
+                                                standardize=standardize, select=select, drop_constant=drop_constant)
     X = np.vstack(Xs)
     y = np.concatenate([p[:, 0] for p in ps])
     a_max = float(np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0])
@@ -729,23 +760,24 @@ def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None =
                             n_alphas=n_alphas, alphas=alpha_used, least_squares=ls, names=names,
                             missing_d=[d + 1 for d, s in enumerate(subsets) if s is None],
                             n_configurations=len(Xs))
-    return SelectionResult(order=[names[k] for k in order], indices=order, curve=np.nanmean(per_config, axis=0)
+    return SelectionResult(order=[names[k] for k in order], indices=[columns[k] for k in order], curve=np.nanmean(per_config, axis=0)
                            if np.isfinite(per_config).any() else per_config.mean(axis=0),
                            curve_per_config=per_config, curves={"subset_to_target": per_config},
-                           subsets=[s if s is not None else [] for s in subsets], params=params)
+                           subsets=[[columns[k] for k in s] if s is not None else [] for s in subsets], params=params)
 
 
 def random_orders(features: Any, target: Any = None, *, names: Sequence[str] | None = None, groups: Any = None,
                   n_select: int = 15, n_orders: int = 100, standardize: bool = True,
-                  select: Sequence[str] | None = None, ties: str = "strict", nn_ties: str = "average",
+                  select: Sequence[str] | None = None, drop_constant: bool = True,
+                      ties: str = "strict", nn_ties: str = "average",
                   seed: int = 0, n_jobs: int = 1) -> RandomBaseline:
     """Random feature orders: the supervised (target given) or unsupervised objective after d picks.
 
     Returns the mean over ``n_orders`` orders (drawn with ``seed``) and their spread (standard deviation of
     the configuration-averaged curve over orders).
     """
-    Xs, ps, names, n_select = _prepare(features, names, groups, target, n_select, ties, nn_ties,
-                                       standardize=standardize, select=select)
+    Xs, ps, names, n_select, columns = _prepare(features, names, groups, target, n_select, ties, nn_ties,
+                                                standardize=standardize, select=select, drop_constant=drop_constant)
     F = len(names)
     rng = np.random.default_rng(seed)
     orders = np.array([rng.permutation(F)[:n_select] for _ in range(n_orders)])
@@ -766,6 +798,6 @@ def random_orders(features: Any, target: Any = None, *, names: Sequence[str] | N
     params = _common_params(mode="random", supervised=ps is not None, n_select=n_select, n_orders=n_orders,
                             standardize=standardize, select=list(select) if select else None, ties=ties,
                             nn_ties=nn_ties, seed=seed, names=names, n_configurations=C)
-    return RandomBaseline(orders=orders, curves=curves, curve=per_order.mean(axis=0),
+    return RandomBaseline(orders=np.asarray(columns)[orders], curves=curves, curve=per_order.mean(axis=0),
                           spread=per_order.std(axis=0, ddof=1) if n_orders > 1 else np.zeros(n_select),
                           params=params)
