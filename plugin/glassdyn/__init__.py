@@ -9,6 +9,7 @@ properties.
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from .errors import GlassdynError, InputError
+from .descriptors import FeatureTable, compute_features
 from .frame import Box, Frame
 from .neighbors import NeighborList, neighbor_list
 from .potentials import PRESETS, PairPotential, get_potential
@@ -18,5 +19,5 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.1.0"
 
-__all__ = ["Box", "Frame", "NeighborList", "neighbor_list", "PairPotential", "PRESETS",
+__all__ = ["Box", "Frame", "FeatureTable", "compute_features", "NeighborList", "neighbor_list", "PairPotential", "PRESETS",
            "get_potential", "GlassdynError", "InputError", "__version__"]
