@@ -243,3 +243,20 @@ def test_foreign_folder_is_refused(tmp_path, capsys):
     assert main(["demo", "--size", "tiny", "-o", str(tmp_path), "--quiet"]) == 1
     assert "not empty" in capsys.readouterr().err
     assert os.listdir(tmp_path) == ["something.txt"]
+
+
+def test_without_vulkan_the_demo_falls_back_to_matplotlib_pictures(demo_tiny, tmp_path):
+    # failure injection: a Vulkan loader that finds no driver, as on a fresh machine without
+    # mesa-vulkan-drivers; OVITO cannot render, the demo must still finish with its pictures
+    out = tmp_path / "demo"
+    shutil.copytree(demo_tiny, out)
+    shutil.rmtree(out / "pictures")
+    env = dict(os.environ, VK_ICD_FILENAMES="/nonexistent/icd.json", VK_DRIVER_FILES="/nonexistent/icd.json")
+    proc = subprocess.run([sys.executable, "-m", "glassdyn.cli", "demo", "--size", "tiny", "-o", str(out),
+                           "--resume", "--quiet"], capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    s = _summary(out)
+    assert s["renderer"] == "matplotlib"
+    assert s["held_out"] == _summary(demo_tiny)["held_out"]
+    img = _pixels(s["files"]["pictures"]["propensity_map"])
+    assert img.std() > 0.05
