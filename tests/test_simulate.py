@@ -251,3 +251,40 @@ def test_brownian_keeps_the_temperature_configurationally(tmp_path):
     # standard error of each mean ~0.015 (24 frames); T = 1.5 shifts the energy by ~0.7
     assert e_brownian == pytest.approx(e_md, abs=0.06)
     assert e_hot - e_md > 0.4
+
+
+def test_ensemble_from_the_users_own_configuration(tmp_path):
+    # a configuration made elsewhere (here: by the equilibrate task) seeds the ensemble as is
+    made = tmp_path / "made"
+    simulate.run_equilibrate(made, model="ka2d", n=150, temperature=1.0, equilibration_steps=500, seed=3, cores=1)
+    mine = tmp_path / "my_config.data"
+    mine.write_bytes((made / "config_000" / "reference.data").read_bytes())
+    out = tmp_path / "run"
+    manifest = simulate.run_ensemble(out, model="ka2d", temperature=1.0, replicas=2, steps=200,
+                                     points_per_decade=2, references=[mine], seed=9, cores=2)
+    assert manifest["parameters"]["references"] == [str(mine.resolve())]
+    assert (out / "config_000" / "reference.data").read_bytes() == mine.read_bytes()
+    reference = _frames(out / "config_000" / "reference.lammpstrj")[0]
+    for r in range(2):
+        start = _frames(simulate.replica_path(out, 0, r))[0]
+        # replica frame 0 = the user's positions (unwrapped = wrapped + images . box)
+        lengths = _box_lengths(out / "config_000" / "reference.lammpstrj")[:2]
+        np.testing.assert_allclose(start[:, 2:4], reference[:, 2:4] + reference[:, 5:7] * lengths, atol=1e-8)
+    # resuming with another file is refused before anything runs
+    other = tmp_path / "other.data"
+    other.write_text(mine.read_text().replace("Atoms", "Atoms", 1) + "\n")
+    with pytest.raises(InputError, match="different run"):
+        simulate.run_ensemble(out, model="ka2d", temperature=1.0, replicas=2, steps=200, points_per_decade=2,
+                              references=[other], seed=9, cores=2)
+    # a file with atom types the model does not know is refused, naming it
+    bad = tmp_path / "bad.data"
+    bad.write_text(mine.read_text().replace("2 atom types", "3 atom types"))
+    text = bad.read_text().split("\n")
+    k = next(i for i, line in enumerate(text) if line.startswith("Atoms")) + 2
+    fields = text[k].split()
+    fields[1] = "3"
+    text[k] = " ".join(fields)
+    bad.write_text("\n".join(text))
+    with pytest.raises(InputError, match="bad.data.*unknown to potential 'ka2d'"):
+        simulate.run_ensemble(tmp_path / "run2", model="ka2d", temperature=1.0, replicas=2, steps=200,
+                              references=[bad], cores=1)

@@ -6,6 +6,7 @@ Examples
         --configurations 10 --dynamics langevin --steps 1000000 --cores 8 --output run_T045
     glassdyn simulate cool --model ka2d --rates 2e5 2e7 --configurations 5 --output cooling
     glassdyn simulate equilibrate --model ternary2d --temperature 0.5 --output eq
+    glassdyn simulate ensemble --model ka2d --temperature 0.45 --reference my_config.data --output run
 
 Interrupt with Ctrl-C and run the same command again to resume: finished jobs are kept.
 """
@@ -38,6 +39,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--times", type=float, nargs="+", default=None, help="explicit dump steps (ascending)")
     parser.add_argument("--equilibration-steps", type=float, default=100_000, help="NVT steps after the "
                         "random start and minimisation (default 1e5; make it several tau_alpha)")
+    parser.add_argument("--reference", nargs="+", default=None, metavar="DATA",
+                        help="ensemble: start from these LAMMPS data files (atom style atomic, equilibrated at "
+                        "--temperature), one configuration each, instead of equilibrating new ones")
     parser.add_argument("--rates", type=float, nargs="+", default=[2e5], help="cooling: ramp durations "
                         "t_cool in MD steps, from T=2.0 to 0.05 (default 2e5; Swanson et al.: 2e5 2e7)")
     parser.add_argument("--snapshots", type=int, default=200, help="cooling: snapshots along each ramp")
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
                   cores=args.cores, executable=args.lmp, omp=not args.no_omp, progress=not args.quiet)
     if task in ("equilibrate", "ensemble") and args.temperature is None:
         raise InputError(f"glassdyn simulate {task} needs --temperature")
+    if args.reference is not None and task != "ensemble":
+        raise InputError("--reference starts iso-configurational ensembles: use it with 'glassdyn simulate ensemble'")
     if task == "equilibrate":
         manifest = simulate.run_equilibrate(args.output, temperature=args.temperature,
                                             equilibration_steps=args.equilibration_steps, **common)
@@ -71,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
                                          dynamics=args.dynamics, times=times, steps=int(args.steps),
                                          points_per_decade=args.points_per_decade,
                                          equilibration_steps=args.equilibration_steps,
-                                         langevin_damp=args.langevin_damp, **common)
+                                         langevin_damp=args.langevin_damp, references=args.reference,
+                                         **common)
     else:
         manifest = simulate.run_cooling(args.output, rates=args.rates, snapshots=args.snapshots,
                                         equilibration_steps=args.equilibration_steps, **common)

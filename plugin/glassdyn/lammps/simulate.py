@@ -314,7 +314,8 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
                  times: Sequence[int] | None = None, steps: int = 100_000, points_per_decade: int = 5,
                  equilibration_steps: int = 100_000, seed: int = 1, dt: float = 0.005,
                  langevin_damp: float = 0.1, brownian_gamma: float = 100.0, cores: int | None = None,
-                 executable=None, omp: bool = True, progress: bool = False) -> dict:
+                 executable=None, omp: bool = True, progress: bool = False,
+                 references: Sequence | None = None) -> dict:
     """Iso-configurational ensembles: ``replicas`` trajectories from each of ``configurations`` configurations.
 
     Parameters
@@ -347,6 +348,10 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
         Use the OPENMP pair styles with one thread each.
     progress : bool
         Show a progress bar (tqdm) on stderr.
+    references : sequence of paths, optional
+        Start from these LAMMPS data files (atom style atomic, one per configuration, already
+        equilibrated at ``temperature``) instead of equilibrating new configurations:
+        ``configurations`` and ``n`` are taken from them and ``equilibration_steps`` is unused.
 
     Returns
     -------
@@ -354,6 +359,10 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
         The manifest written to ``output/manifest.json``. Files: see the module docstring;
         :func:`replica_path` and :func:`reference_path` give the paths.
     """
+    user_frames = None
+    if references is not None:
+        references, user_frames = _read_references(references, model)
+        configurations, n = len(references), user_frames[0].n_atoms
     model, n, cores, exe = _check_common(model, n, configurations, seed, cores, executable)
     temperature = _check_positive("temperature", temperature)
     if dynamics not in DYNAMICS:
@@ -380,9 +389,18 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
                   equilibration_steps=equilibration_steps, seed=int(seed), dt=dt, tdamp=100 * dt,
                   langevin_damp=langevin_damp if dynamics == "langevin" else None,
                   brownian_gamma=brownian_gamma if dynamics == "brownian" else None)
+    if references is not None:
+        params.update(equilibration_steps=None, references=[str(r) for r in references],
+                      reference_sha256=[_sha256(r) for r in references])
     session = _Session(output, "ensemble", params, executable=exe, cores=cores, omp=omp, progress=progress)
     session.open()
-    jobs = _equilibrate_jobs(session, model, n, temperature, configurations, equilibration_steps, seed, dt)
+    if references is None:
+        jobs = _equilibrate_jobs(session, model, n, temperature, configurations, equilibration_steps, seed, dt)
+    else:
+        jobs = []
+        for c, (path, frame) in enumerate(zip(references, user_frames)):
+            _install_reference(session.output, c, path, frame)
+            session.manifest["seeds"].setdefault(f"config_{c:03d}", {})
     for c in range(configurations):
         cdir = config_dir(session.output, c)
         seeds = [derive_seed(seed, 1, c, r) for r in range(replicas)]
@@ -403,6 +421,42 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
     session.save()
     session.run(jobs)
     return session.manifest
+
+
+def _sha256(path) -> str:
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _read_references(references, model: str):
+    """Read and check the user's starting configurations (data files) before anything runs."""
+    from ..adapters.lammps_data import read_data_file
+
+    paths = [Path(r).resolve() for r in references]
+    if not paths:
+        raise InputError("--reference needs at least one LAMMPS data file")
+    pot = get_potential(model)
+    frames = []
+    for path in paths:
+        if not path.is_file():
+            raise InputError(f"reference configuration {path} does not exist")
+        frame = read_data_file(path, dimension=pot.dimension)
+        pot.check_types(frame.types, frame.ids, source=str(path))
+        frames.append(frame)
+    return paths, frames
+
+
+def _install_reference(output, c: int, path: Path, frame) -> None:
+    """``config_XXX/reference.data`` (a copy of the user's file) and ``reference.lammpstrj``."""
+    from .._atomic import write_bytes_atomic
+    from ..adapters.lammps_dump import write_dump
+
+    cdir = config_dir(output, c)
+    (cdir / "logs").mkdir(parents=True, exist_ok=True)
+    if not (cdir / "reference.data").exists():
+        write_bytes_atomic(cdir / "reference.data", path.read_bytes())
+    if not (cdir / "reference.lammpstrj").exists():
+        write_dump(cdir / "reference.lammpstrj", [frame])
 
 
 def run_cooling(output, *, model: str = "ka2d", n: int | None = None, rates: Sequence[float] = (200_000,),
