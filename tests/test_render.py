@@ -48,7 +48,7 @@ def _left_right_colours(img):
 
 
 def test_render_dump_not_blank_and_colours_follow_property(dump2d, tmp_path):
-    from glassdyn.render import render_property
+    from glassdyn.ovito.render import render_property
 
     out = render_property(dump2d, "Theta_L2.0", tmp_path / "theta.png", size=(480, 360))
     img = _pixels(out)
@@ -64,7 +64,7 @@ def test_render_dump_not_blank_and_colours_follow_property(dump2d, tmp_path):
 
 
 def test_render_frame_index_and_tachyon(dump2d, tmp_path):
-    from glassdyn.render import render_property
+    from glassdyn.ovito.render import render_property
 
     a = _pixels(render_property(dump2d, "noise", tmp_path / "f0.png", frame=0, size=(200, 160), renderer="tachyon"))
     b = _pixels(render_property(dump2d, "noise", tmp_path / "f1.png", frame=1, size=(200, 160), renderer="tachyon"))
@@ -73,7 +73,7 @@ def test_render_frame_index_and_tachyon(dump2d, tmp_path):
 
 
 def test_render_3d_frame(tmp_path):
-    from glassdyn.render import render_property
+    from glassdyn.ovito.render import render_property
 
     fr = _frame(dimension=3, n=200)
     img = _pixels(render_property(fr, "noise", tmp_path / "r3.png", size=(240, 200), cmap="magma"))
@@ -82,7 +82,7 @@ def test_render_3d_frame(tmp_path):
 
 
 def test_matplotlib_colour_map_name(tmp_path):
-    from glassdyn.render import render_property
+    from glassdyn.ovito.render import render_property
 
     fr = _frame()
     img = _pixels(render_property(fr, "Theta_L2.0", tmp_path / "cw.png", size=(300, 240), cmap="coolwarm"))
@@ -127,7 +127,7 @@ def test_cli_render_bad_size_and_colour_map(dump2d, tmp_path, capsys):
 
 def test_side_by_side_and_plots(tmp_path):
     pytest.importorskip("matplotlib")
-    from glassdyn.render import plot_fs, plot_imbalance_plane, plot_learning_curve, side_by_side
+    from glassdyn.ovito.render import plot_fs, plot_imbalance_plane, plot_learning_curve, side_by_side
 
     fr = _frame()
     true = fr.properties["Theta_L2.0"]

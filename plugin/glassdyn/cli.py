@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "classify": ("glassdyn.cli_learn", "liquid vs glass classification of configurations"),
     "render": ("glassdyn.cli_render", "render a per-atom property to a PNG with OVITO"),
     "reproduce": ("glassdyn.cli_reproduce", "information-imbalance reproduction study on the ternary 2D model, with its report"),
-    "demo": ("glassdyn.demo", "run the whole pipeline on a small 2D Kob-Andersen system"),
+    "demo": ("glassdyn.cli_demo", "run the whole pipeline on a small 2D Kob-Andersen system"),
 }
 
 

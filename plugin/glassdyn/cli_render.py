@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render the picture; return 0 on success."""
     try:
-        from .render import render_property
+        from .ovito.render import render_property
         import ovito  # noqa: F401
     except ModuleNotFoundError as exc:
         raise GlassdynError(f"glassdyn render needs OVITO ({exc}); install it with: pip install ovito") from None

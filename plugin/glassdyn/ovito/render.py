@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_path, savefig_atomic
-from .errors import GlassdynError, InputError
-from .frame import Frame
+from .._atomic import atomic_path, savefig_atomic
+from ..errors import GlassdynError, InputError
+from ..frame import Frame
 
 __all__ = ["render_property", "side_by_side", "plot_imbalance_plane", "plot_fs", "plot_learning_curve",
            "find_property", "OVITO_GRADIENTS"]
@@ -97,7 +97,7 @@ def _parse_size(size) -> tuple[int, int]:
 def _load_frame(source, frame: int, dimension: int | None) -> Frame:
     if isinstance(source, Frame):
         return source
-    from .adapters.lammps_dump import read_dump
+    from ..adapters.lammps_dump import read_dump
     path = Path(source)
     if not path.exists():
         raise InputError("file not found; give the path of a LAMMPS dump", source=str(path))

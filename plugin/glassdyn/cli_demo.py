@@ -630,7 +630,7 @@ def _pictures(pics: Path, dump: Path, y, preds, props, times, fs_mean, tau, t_st
     from .adapters.lammps_dump import read_dump
     from .plots_imbalance import plot_curve, plot_plane
     from .plots_learn import parity_plot
-    from .render import plot_fs, plot_learning_curve, side_by_side
+    from .ovito.render import plot_fs, plot_learning_curve, side_by_side
 
     pics.mkdir(parents=True, exist_ok=True)
     out = {}
@@ -671,7 +671,7 @@ def _pictures(pics: Path, dump: Path, y, preds, props, times, fs_mean, tau, t_st
 
 def _ovito_maps(dump: Path, frame, pics: Path) -> Path:
     """Render true and predicted propensity with OVITO and put them side by side (one PNG)."""
-    from .render import render_property
+    from .ovito.render import render_property
     lo_hi = {}
     for name in (TARGET, PREDICTION):
         v = np.asarray(frame.properties[name], float)
