@@ -54,6 +54,22 @@ def _node_key(node) -> tuple:
     return (id(node), tuple(paths))
 
 
+def _wait_for_frames(slot) -> None:
+    """Block until the file source upstream of ``slot`` has listed every trajectory frame.
+
+    OVITO lists the frames of a file sequence (``replica_*.dump``) in the background; on a busy
+    machine a replicas slot could otherwise report only the first file's frames and merge every
+    replica into one (seen with two busy pytest workers).
+    """
+    from ovito.pipeline import FileSource
+
+    node = getattr(slot, "input_node", None)
+    while node is not None and not isinstance(node, FileSource):
+        node = getattr(node, "input", None)
+    if node is not None:
+        node.wait_for_frames_list()
+
+
 class DynamicPropensityModifier(ModifierInterface):
     """Dynamic propensity ``<|dr_i(t)|^2>_iso`` from replicas (glassdyn core).
 
@@ -102,6 +118,7 @@ class DynamicPropensityModifier(ModifierInterface):
 
     def _groups(self, slot, out: list):
         """Fill ``out`` with (replica label, [Frame, ...]) per replica of ``slot``; yield progress."""
+        _wait_for_frames(slot)
         n = slot.num_frames
         groups: dict[str, list] = {}
         order: list[str] = []
