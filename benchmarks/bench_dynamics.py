@@ -17,7 +17,7 @@ import numpy as np
 from glassdyn import Box, Frame, __version__
 from glassdyn.dynamics import (analyze_ensemble, bond_breaking, cage_operator, cage_relative, displacements,
                                first_peak_q, propensity, self_intermediate_scattering)
-from glassdyn.replicas import Ensemble
+from glassdyn.ensemble import Ensemble
 
 
 def reference(n: int, seed: int = 0) -> Frame:

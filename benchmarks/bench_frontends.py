@@ -82,7 +82,7 @@ def main():
             print(f"MDAnalysis GlassDescriptors {backend:<15s}  {time.perf_counter() - t:7.3f} s "
                   f"({args.frames} frames)")
 
-        from glassdyn.ovito.render import render_property
+        from glassdyn.plots.render import render_property
         fr = fr.with_properties(x=fr.positions[:, 0])
         for r in ("opengl", "tachyon"):
             t = best(lambda: render_property(fr, "x", os.path.join(tmp, "r.png"), size=(800, 600), renderer=r),

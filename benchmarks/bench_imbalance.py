@@ -140,7 +140,7 @@ def run_selection(Xs, ps, names, C, parts, args):
 
 def supervised(Xs, ps, names, C, args):
     from glassdyn.selection import greedy_supervised
-    t_sup, c_sup, sup = timed(lambda: greedy_supervised(Xs, ps, names=names, n_select=15, n_jobs=args.jobs))
+    t_sup, c_sup, sup = timed(lambda: greedy_supervised(Xs, ps, feature_names=names, n_features=15, n_jobs=args.jobs))
     print(f"supervised greedy, 15 picks of 60, {C} x 4000, n_jobs={args.jobs}: {t_sup:.1f} s wall, "
           f"{c_sup:.1f} s CPU summed over threads (target < 60 s wall on 2 idle cores); {load()}")
     print("  order:", ", ".join(sup.order))
@@ -150,7 +150,7 @@ def supervised(Xs, ps, names, C, args):
 
 def unsupervised(Xs, names, C, args):
     from glassdyn.selection import greedy_unsupervised
-    t_uns, c_uns, uns = timed(lambda: greedy_unsupervised(Xs, names=names, n_select=15, n_jobs=args.jobs))
+    t_uns, c_uns, uns = timed(lambda: greedy_unsupervised(Xs, feature_names=names, n_features=15, n_jobs=args.jobs))
     print(f"unsupervised greedy, 15 picks of 60, {C} x 4000, n_jobs={args.jobs}: {t_uns:.1f} s wall, "
           f"{c_uns:.1f} s CPU summed over threads (target < 300 s wall on 2 idle cores); {load()}")
     print("  order:", ", ".join(uns.order))

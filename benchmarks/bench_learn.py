@@ -65,7 +65,7 @@ def main():
           f"{'held-out r':>11} {'file (kB)':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ["linear", "ridge", "lasso", "mlp", "gp"]:
-            model = PropensityModel(kind, gp_max_samples=args.gp_max_samples, seed=0)
+            model = PropensityModel(kind, gp_max_samples=args.gp_max_samples, random_state=0)
             t_fit, _ = timed(lambda: model.fit(X, y, g, feature_names=names))
             if kind == "gp":
                 t_pred, _ = timed(lambda: model.predict(X, return_std=True, feature_names=names))
@@ -74,7 +74,7 @@ def main():
             path = os.path.join(tmp, f"{kind}.gdm")
             t_io, m2 = timed(lambda: (save_model(model, path), load_model(path))[1])
             # held-out score: train on the first configurations, score the last one
-            held = PropensityModel(kind, gp_max_samples=args.gp_max_samples, seed=0).fit(
+            held = PropensityModel(kind, gp_max_samples=args.gp_max_samples, random_state=0).fit(
                 X[train], y[train], g[train], feature_names=names)
             r = evaluate_by_configuration(y[~train], held.predict(X[~train], feature_names=names), g[~train]).pearson[0]
             size = os.path.getsize(path) / 1024

@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     print(f"wrote {args.output}")
 
     if args.png:
-        from glassdyn.ovito.render import render_property
+        from glassdyn.plots.render import render_property
         render_property(args.output, "Propensity", args.png, size=(800, 600))
         print(f"wrote {args.png}")
     return 0

@@ -6,7 +6,7 @@ F_s, tau_alpha and the propensity, computes the 60 structural features, the Pear
 single-feature imbalances, greedy supervised/unsupervised selection with Lasso and random baselines,
 held-out prediction accuracy, and writes ``report.md`` with PNG figures beside the published curves.
 
-    python examples/reproduce_information_imbalance/reproduce.py --size full      # ~45-60 min, 2 cores
+    python examples/reproduce_information_imbalance/reproduce.py --size full      # see README.md for the cost
     python examples/reproduce_information_imbalance/reproduce.py --size reduced   # ~2-3 min
 
 The run is resumable: simulations and cached analysis stages in the work folder are reused.
@@ -22,18 +22,20 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: the published arrays of Sharma et al., shipped with this example
+PUBLISHED = HERE / "published"
 
 
 def main(argv=None) -> int:
-    from glassdyn.study import SIZES, default_reference_dir, run_study
+    from glassdyn.studies.information_imbalance import SIZES, run_study
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", choices=sorted(SIZES), default="full")
     p.add_argument("--seed", type=int, default=7, help="base seed of every simulation and random choice")
     p.add_argument("--work", default=None, help="work folder (simulations and caches; default work/<size> here)")
     p.add_argument("--report-dir", default=None, help="where report.md, figures and summary.json go")
-    p.add_argument("--reference", default=None,
-                   help=f"folder of the published arrays (default {default_reference_dir()})")
+    p.add_argument("--reference", default=str(PUBLISHED),
+                   help=f"folder of the published arrays (default {PUBLISHED})")
     p.add_argument("--cores", type=int, default=None, help="LAMMPS processes at once (default: all CPUs)")
     p.add_argument("--temperature", type=float, default=None, help="override the study temperature")
     p.add_argument("--quiet", action="store_true")

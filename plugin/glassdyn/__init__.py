@@ -1,23 +1,58 @@
 """glassdyn: which local structure decides where a glassy liquid will move.
 
-The core (this package's top-level modules) takes plain arrays and returns plain arrays; it
-imports only numpy, scipy and scikit-learn. Adapters (``glassdyn.adapters``) translate LAMMPS,
-OVITO and MDAnalysis data into :class:`~glassdyn.frame.Frame` objects, and front ends (the
-``glassdyn`` command, OVITO modifiers, MDAnalysis analyses) attach results back as per-atom
-properties.
-"""
-from importlib.metadata import PackageNotFoundError, version as _version
+The package is built in three rings, visible in its tree:
 
-from .errors import GlassdynError, InputError
+* **core** (the top-level modules): :mod:`~glassdyn.frame`, :mod:`~glassdyn.neighbors`,
+  :mod:`~glassdyn.potentials`, :mod:`~glassdyn.structure`, :mod:`~glassdyn.graph`,
+  :mod:`~glassdyn.descriptors`, :mod:`~glassdyn.voronoi` (when present), :mod:`~glassdyn.dynamics`,
+  :mod:`~glassdyn.ensemble`, :mod:`~glassdyn.imbalance`, :mod:`~glassdyn.selection`,
+  :mod:`~glassdyn.learn`, :mod:`~glassdyn.validation`, :mod:`~glassdyn.classification`,
+  :mod:`~glassdyn.modelfile`, :mod:`~glassdyn.tg`, :mod:`~glassdyn.stats`. Arrays in, arrays out;
+  numpy, scipy and scikit-learn only; no file formats.
+* **adapters** (:mod:`glassdyn.adapters`: LAMMPS dumps and data files, a live ``lammps``, OVITO,
+  MDAnalysis, feature tables, replica ensembles) and :mod:`glassdyn.lammps` (driving LAMMPS).
+* **front ends**: :mod:`glassdyn.cli` (the ``glassdyn`` command), :mod:`glassdyn.ovito` (modifiers),
+  :mod:`glassdyn.mdanalysis` (analysis classes), :mod:`glassdyn.plots` (plots and rendered pictures),
+  :mod:`glassdyn.studies` (the reproductions) and :mod:`glassdyn.demo`.
+
+Every core module is an attribute of the package (imported on first use): ``glassdyn.dynamics``.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ._util import glassdyn_version
 from .descriptors import FeatureTable, compute_features
+from .errors import GlassdynError, InputError
 from .frame import Box, Frame
 from .neighbors import NeighborList, neighbor_list
 from .potentials import PRESETS, PairPotential, get_potential
 
-try:
-    __version__ = _version("glassdyn")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.1.0"
+__version__ = glassdyn_version()
 
-__all__ = ["Box", "Frame", "FeatureTable", "compute_features", "NeighborList", "neighbor_list", "PairPotential", "PRESETS",
-           "get_potential", "GlassdynError", "InputError", "__version__"]
+#: The core modules, importable as attributes (``glassdyn.dynamics``) without an explicit import.
+CORE_MODULES = ("frame", "neighbors", "potentials", "structure", "graph", "descriptors", "voronoi", "windows",
+                "dynamics", "ensemble", "imbalance", "selection", "learn", "validation", "classification",
+                "modelfile", "tg", "stats", "errors")
+#: The outer rings, importable as attributes too (they may need optional packages).
+SUBPACKAGES = ("adapters", "lammps", "cli", "ovito", "mdanalysis", "plots", "studies", "demo", "deep")
+
+__all__ = ["Box", "Frame", "FeatureTable", "compute_features", "NeighborList", "neighbor_list", "PairPotential",
+           "PRESETS", "get_potential", "GlassdynError", "InputError", "__version__", *CORE_MODULES]
+
+
+def __getattr__(name: str):
+    if name in CORE_MODULES or name in SUBPACKAGES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                raise AttributeError(f"module 'glassdyn' has no attribute '{name}'") from None
+            raise
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'glassdyn' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(CORE_MODULES) | set(SUBPACKAGES))

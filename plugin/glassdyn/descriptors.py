@@ -57,21 +57,22 @@ and in float64.
 """
 from __future__ import annotations
 
-import json
+import inspect
 import math
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._atomic import atomic_path
+from ._util import glassdyn_version
 from .errors import InputError
 from .frame import Frame
 from .neighbors import NeighborList, neighbor_list, pair_cutoff_matrix
-from .potentials import PairPotential, get_potential
-from .structure import _cutoffs_from_pairs, radial_structure_functions, sigma_matrix
+from .potentials import PairPotential, get_potential, resolve_potential
+from .structure import cutoffs_from_pairs, radial_structure_functions, sigma_matrix
 
-__all__ = ["FeatureTable", "compute_features", "DEFAULT_DESCRIPTORS", "DEFAULT_DESCRIPTORS_3D",
+__all__ = ["FeatureTable", "compute_features", "features_from_params", "register_descriptor", "DescriptorContext",
+           "DescriptorSpec", "REGISTRY", "DEFAULT_DESCRIPTORS", "DEFAULT_DESCRIPTORS_3D",
            "DEFAULT_LENGTHS", "DESCRIPTORS", "feature_name", "local_energy", "coordination", "hexatic",
            "steinhardt", "tong_tanaka", "local_density", "area_fraction", "coarse_grain",
            "resolve_cutoffs"]
@@ -82,11 +83,6 @@ DEFAULT_DESCRIPTORS = ("rho", "phi", "e", "psi6", "Theta", "z")
 DEFAULT_DESCRIPTORS_3D = ("rho", "phi", "e", "q6", "Theta", "z")
 #: Coarse-graining lengths L = 0.5, 1.0, ..., 5.0 (length units).
 DEFAULT_LENGTHS = tuple(0.5 * k for k in range(1, 11))
-#: Every descriptor name :func:`compute_features` understands (``G`` = radial structure functions,
-#: not coarse-grained).
-DESCRIPTORS = ("rho", "phi", "e", "z", "psi6", "q4", "q6", "Theta", "G")
-
-_BASE = ("e", "z", "psi6", "q4", "q6", "Theta")
 
 
 # =============================================================================================
@@ -98,45 +94,6 @@ def _fmt_length(length: float) -> str:
 def feature_name(descriptor: str, length: float) -> str:
     """Column name of a coarse-grained descriptor, e.g. ``feature_name("Theta", 2) == "Theta_L2.0"``."""
     return f"{descriptor}_L{_fmt_length(length)}"
-
-
-def _jsonable(obj, leaf=None):
-    """``obj`` with dicts (str keys), lists, tuples, arrays and numpy scalars made plain Python.
-
-    ``leaf``, when given, is applied to every other value (after numpy scalars became Python).
-    """
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v, leaf) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v, leaf) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist(), leaf)
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    return obj if leaf is None else leaf(obj)
-
-
-def _check_table_path(path) -> str:
-    """Check that :meth:`FeatureTable.save` can write ``path``; return its extension.
-
-    Raises :class:`~glassdyn.errors.InputError` for an unknown extension (not ``.npz``, ``.csv``
-    or ``.parquet``), ``.parquet`` without pandas and pyarrow, or a folder that does not exist.
-    """
-    path = os.fspath(path)
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in (".npz", ".csv", ".parquet"):
-        raise InputError(f"unknown table format '{ext}'; use .npz, .csv or .parquet", source=path)
-    if ext == ".parquet":
-        try:
-            import pandas  # noqa: F401
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise InputError("writing .parquet needs pandas and pyarrow (pip install pandas pyarrow); "
-                             "or write .npz / .csv", source=path) from None
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"the folder {folder} does not exist", source=path)
-    return ext
 
 
 @dataclass
@@ -223,14 +180,12 @@ class FeatureTable:
             out["type"] = self.types
         if self.frame is not None:
             out["frame"] = self.frame
-        out.update({n: self.values[:, k] for k, n in enumerate(self.names)})
+        out.update(self.feature_columns())
         return out
 
-    def to_pandas(self):
-        """A pandas DataFrame of :meth:`to_dict` (needs pandas)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.to_dict())
+    def feature_columns(self) -> dict[str, np.ndarray]:
+        """``{name: column}`` of the features only (no id, type or frame), (N,) views in column order."""
+        return {n: self.values[:, k] for k, n in enumerate(self.names)}
 
     def standardized(self) -> "FeatureTable":
         """Features z-scored per column (mean 0, standard deviation 1, NaN ignored; constant columns -> 0)."""
@@ -240,7 +195,7 @@ class FeatureTable:
         return FeatureTable(self.names, (self.values - mean) / std, self.ids, dict(self.params, standardized=True),
                             self.types, self.frame)
 
-    # ------------------------------------------------------------------ stacking and files
+    # ------------------------------------------------------------------ stacking
     @classmethod
     def concatenate(cls, tables, frames=None) -> "FeatureTable":
         """Stack tables with equal columns; rows get a ``frame`` index (0, 1, ... or ``frames``)."""
@@ -260,66 +215,6 @@ class FeatureTable:
         params["sources"] = sorted({str(t.params.get("source")) for t in tables})
         return cls(names, np.concatenate([t.values for t in tables]), np.concatenate([t.ids for t in tables]),
                    params, types, fr)
-
-    def save(self, path) -> str:
-        """Write the table atomically: ``.npz`` (names, values, ids, types, frame, params as JSON),
-        ``.csv`` (header ``[frame,]id[,type],<names>``, ``%.17g``) or ``.parquet`` (needs pandas
-        and pyarrow). Returns the path."""
-        path = os.fspath(path)
-        ext = _check_table_path(path)
-        with atomic_path(path, suffix=ext) as tmp:
-            if ext == ".npz":
-                extra = {}
-                if self.types is not None:
-                    extra["types"] = self.types
-                if self.frame is not None:
-                    extra["frame"] = self.frame
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, names=np.array(self.names), values=self.values, ids=self.ids,
-                             params=np.array(json.dumps(_jsonable(self.params))), **extra)
-            elif ext == ".csv":
-                d = self.to_dict()
-                cols = list(d)
-                lead = [c for c in ("frame", "id", "type") if c in d]
-                cols = lead + [c for c in cols if c not in lead]
-                arr = np.column_stack([d[c] for c in cols])
-                fmt = ["%d"] * len(lead) + ["%.17g"] * (len(cols) - len(lead))
-                np.savetxt(tmp, arr, fmt=fmt, delimiter=",", header=",".join(cols), comments="")
-            else:
-                df = self.to_pandas()
-                df.attrs["glassdyn_params"] = json.dumps(_jsonable(self.params))
-                df.to_parquet(tmp, index=False)
-        return path
-
-    @classmethod
-    def load(cls, path) -> "FeatureTable":
-        """Read a table written by :meth:`save` (``.npz`` or ``.csv``, ``.parquet`` with pandas)."""
-        path = os.fspath(path)
-        ext = os.path.splitext(path)[1].lower()
-        if not os.path.exists(path):
-            raise InputError("no such file", source=path)
-        if ext == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                return cls([str(n) for n in z["names"]], z["values"], z["ids"], json.loads(str(z["params"])),
-                           z["types"] if "types" in z else None, z["frame"] if "frame" in z else None)
-        if ext == ".csv":
-            with open(path, encoding="utf-8") as fh:
-                header = fh.readline().strip().split(",")
-            data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-            cols = {h: data[:, k] for k, h in enumerate(header)}
-            names = [h for h in header if h not in ("frame", "id", "type")]
-            return cls(names, data[:, [header.index(n) for n in names]], cols["id"], {},
-                       cols.get("type"), cols.get("frame"))
-        if ext == ".parquet":
-            import pandas as pd
-
-            df = pd.read_parquet(path)
-            names = [c for c in df.columns if c not in ("frame", "id", "type")]
-            return cls(names, df[names].to_numpy(float), df["id"].to_numpy(),
-                       json.loads(df.attrs.get("glassdyn_params", "{}")),
-                       df["type"].to_numpy() if "type" in df else None,
-                       df["frame"].to_numpy() if "frame" in df else None)
-        raise InputError(f"unknown table format '{ext}'; use .npz, .csv or .parquet", source=path)
 
 
 # =============================================================================================
@@ -397,7 +292,7 @@ def resolve_cutoffs(frame: Frame, cutoffs=None, *, potential=None, sigma=None, n
         r = min(2.2 * float(sig.max()), frame.box.max_cutoff)
         nl = _get_nl(frame, r, nl, "the g(r) scan for neighbour cutoffs")
         m = nl.distances < r
-        cut, pairs = _cutoffs_from_pairs(frame, nl.i[m], nl.j[m], nl.distances[m], sig, 0.01, 0.03, 0.8, 1.45)
+        cut, pairs = cutoffs_from_pairs(frame, nl.i[m], nl.j[m], nl.distances[m], sig, 0.01, 0.03, 0.8, 1.45)
         return cut, {"method": "rdf", "pairs": pairs}
     if isinstance(cutoffs, str):
         raise InputError(f"unknown cutoff choice '{cutoffs}'; give 'rdf', a number or a per-type matrix",
@@ -781,6 +676,169 @@ def area_fraction(frame: Frame, lengths=DEFAULT_LENGTHS, *, potential=None, sigm
 
 
 # =============================================================================================
+# the descriptor registry
+@dataclass
+class DescriptorContext:
+    """What a registered descriptor function receives: the frame and everything shared.
+
+    Attributes
+    ----------
+    frame : Frame
+    potential : PairPotential or None
+    sigma : ndarray (n, n)
+        Sigma matrix (length units) for sizes, touching distances and cutoff scales.
+    pairs : tuple of ndarray (i, j, d)
+        Every pair within the short-range radius (the potential's cutoff and the neighbour
+        cutoffs), both orders, from the one search of :func:`compute_features`.
+    nl : NeighborList
+        The whole search (up to the largest radius needed).
+    options : dict
+        Descriptor options given to :func:`compute_features` (``rsf_mu``, ``rsf_width``, ...).
+    params : dict
+        Parameters recorded in the table; a descriptor may add its own entries.
+    """
+
+    frame: Frame
+    potential: PairPotential | None
+    sigma: np.ndarray
+    pairs: tuple
+    nl: NeighborList
+    options: dict
+    params: dict
+    cutoffs: np.ndarray | None = None
+    _bonds: "_Bonds | None" = None
+    _pair_index: np.ndarray | None = None
+
+    @property
+    def bonds(self) -> "_Bonds":
+        """Bonds within the neighbour cutoffs, grouped by particle (2D: in angular order)."""
+        if self._bonds is None:
+            self._bonds = _make_bonds(self.frame, self.nl, self._pair_index, self.cutoffs)
+        return self._bonds
+
+
+@dataclass(frozen=True)
+class DescriptorSpec:
+    """A registered descriptor (see :func:`register_descriptor`).
+
+    Attributes
+    ----------
+    name : str
+    function : callable
+        ``function(ctx: DescriptorContext) -> ndarray``: (N,) per-particle values (``kind``
+        ``"particle"`` or ``"disc"``), or ``(values (N, k), names)`` for ``kind="raw"``.
+    kind : {"particle", "disc", "raw"}
+        ``particle``: a per-particle value, coarse-grained as the mean over the disc (sphere) of
+        radius L (NaN skipped). ``disc``: a per-particle weight w_j (None = 1) summed over the
+        disc and divided by its area (volume): a count density. ``raw``: columns written as they
+        are (no coarse-graining).
+    dimensions : tuple of int
+    needs : frozenset of str
+        ``"potential"`` (a pair potential is required), ``"bonds"`` (neighbour cutoffs).
+    wrong_dimension : str
+        Message when requested for the other dimension.
+    radius : callable, optional
+        ``radius(ctx_frame, options) -> float``: the search radius the descriptor needs
+        (beyond the coarse-graining length, the potential and the neighbour cutoffs).
+    """
+
+    name: str
+    function: Callable
+    kind: str = "particle"
+    dimensions: tuple = (2, 3)
+    needs: frozenset = frozenset()
+    wrong_dimension: str = ""
+    radius: Callable | None = None
+
+
+#: name -> DescriptorSpec, in registration order (the order of :data:`DESCRIPTORS`).
+REGISTRY: dict[str, DescriptorSpec] = {}
+
+
+def register_descriptor(name: str, *, kind: str = "particle", dimensions=(2, 3), needs=(), wrong_dimension: str = "",
+                        radius: Callable | None = None):
+    """Decorator: make ``function(ctx) -> values`` the descriptor ``name`` of :func:`compute_features`.
+
+    Adding a descriptor means writing one function and decorating it; see
+    :class:`DescriptorSpec` for the arguments. The function receives a
+    :class:`DescriptorContext`.
+    """
+    if kind not in ("particle", "disc", "raw"):
+        raise ValueError(f"descriptor kind must be 'particle', 'disc' or 'raw', got {kind!r}")
+
+    def deco(function):
+        REGISTRY[name] = DescriptorSpec(name, function, kind, tuple(dimensions), frozenset(needs), wrong_dimension,
+                                        radius)
+        return function
+    return deco
+
+
+@register_descriptor("rho", kind="disc")
+def _rho_disc(ctx: DescriptorContext):
+    """Particles within L (i included) per unit area (volume)."""
+    return None
+
+
+@register_descriptor("phi", kind="disc")
+def _phi_disc(ctx: DescriptorContext):
+    """Particle area (volume) within L per unit area (volume)."""
+    return _particle_sizes(ctx.frame, ctx.sigma)
+
+
+@register_descriptor("e", needs=("potential",))
+def _e(ctx: DescriptorContext):
+    i, j, d = ctx.pairs
+    return _energy(ctx.frame, ctx.potential, i, j, d)
+
+
+@register_descriptor("z", needs=("bonds",))
+def _z_descriptor(ctx: DescriptorContext):
+    return _z(ctx.bonds)
+
+
+@register_descriptor("psi6", dimensions=(2,), needs=("bonds",),
+                     wrong_dimension="psi6 is a 2D descriptor; use q6 (or q4) for a 3D frame")
+def _psi6(ctx: DescriptorContext):
+    return np.abs(_hexatic(ctx.bonds, 6))
+
+
+@register_descriptor("q4", dimensions=(3,), needs=("bonds",),
+                     wrong_dimension="q4/q6 are 3D descriptors; use psi6 for a 2D frame")
+def _q4(ctx: DescriptorContext):
+    return _steinhardt(ctx.bonds, [4])[:, 0]
+
+
+@register_descriptor("q6", dimensions=(3,), needs=("bonds",),
+                     wrong_dimension="q4/q6 are 3D descriptors; use psi6 for a 2D frame")
+def _q6(ctx: DescriptorContext):
+    return _steinhardt(ctx.bonds, [6])[:, 0]
+
+
+@register_descriptor("Theta", needs=("bonds",))
+def _theta_descriptor(ctx: DescriptorContext):
+    return _theta(ctx.frame, ctx.bonds, ctx.sigma)
+
+
+def _rsf_mu(options) -> np.ndarray:
+    mu = options.get("rsf_mu")
+    return np.arange(0.5, 5.0 + 1e-9, 0.1) if mu is None else np.asarray(mu, dtype=float).reshape(-1)
+
+
+@register_descriptor("G", kind="raw", radius=lambda frame, options: float(_rsf_mu(options).max()
+                                                                          + 5.0 * options.get("rsf_width", 0.1)))
+def _rsf(ctx: DescriptorContext):
+    mu, width = _rsf_mu(ctx.options), float(ctx.options.get("rsf_width", 0.1))
+    ctx.params["rsf_mu"] = mu.tolist()
+    ctx.params["rsf_width"] = width
+    return radial_structure_functions(ctx.frame, mu, width, n_types=ctx.sigma.shape[0], nl=ctx.nl)
+
+
+#: Every descriptor name :func:`compute_features` understands (``G`` = radial structure functions,
+#: not coarse-grained).
+DESCRIPTORS = tuple(REGISTRY)
+
+
+# =============================================================================================
 # the feature set
 def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, descriptors=None, cutoffs=None,
                      weighting: str = "hard", *, sigma=None, exp_truncation: float = 3.0,
@@ -791,9 +849,10 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
     ----------
     frame : Frame
         One periodic configuration (2D or 3D, orthorhombic or triclinic).
-    potential : PairPotential or str, optional
-        Pair potential (or preset name, e.g. ``"ka2d"``) for ``e`` and for sigma. Needed when
-        ``e`` is requested; its types must cover the frame's.
+    potential : PairPotential, str or None
+        Pair potential, preset name (e.g. ``"ka2d"``) or ``"auto"``
+        (:func:`glassdyn.potentials.resolve_potential`) for ``e`` and for sigma. Needed when
+        ``e`` is requested; its types must cover the frame's. None: no potential.
     lengths : sequence of float
         Coarse-graining lengths L (length units), default 0.5, 1.0, ..., 5.0.
     descriptors : sequence of str, optional
@@ -817,7 +876,7 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
     -------
     FeatureTable
         Columns ``<descriptor>_L<L>`` in descriptor-major order (all lengths of the first
-        descriptor, then the next), then the ``G`` columns; rows in frame order.
+        descriptor, then the next), then the raw (``G``) columns; rows in frame order.
 
     Raises
     ------
@@ -825,54 +884,60 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
         Unknown descriptor or weighting, ``e`` without a potential, types unknown to the
         potential or the sigma matrix (naming the atoms), lengths or cutoffs longer than half
         the box width, psi6 in 3D or q_l in 2D.
-    """
-    from . import __version__
 
+    Examples
+    --------
+    >>> table = compute_features(frame, potential="ka2d")          # doctest: +SKIP
+    >>> table["Theta_L2.0"].shape                                   # doctest: +SKIP
+    (4320,)
+    """
     dim = frame.dimension
     if descriptors is None:
         descriptors = DEFAULT_DESCRIPTORS if dim == 2 else DEFAULT_DESCRIPTORS_3D
     descriptors = list(descriptors)
-    unknown = [d for d in descriptors if d not in DESCRIPTORS]
+    unknown = [d for d in descriptors if d not in REGISTRY]
     if unknown or len(set(descriptors)) != len(descriptors):
         raise InputError(f"unknown or repeated descriptors {unknown or descriptors}; choose from {DESCRIPTORS}",
                          source=frame.source, frame=frame.index)
-    if dim == 3 and "psi6" in descriptors:
-        raise InputError("psi6 is a 2D descriptor; use q6 (or q4) for a 3D frame", source=frame.source,
-                         frame=frame.index)
-    if dim == 2 and ({"q4", "q6"} & set(descriptors)):
-        raise InputError("q4/q6 are 3D descriptors; use psi6 for a 2D frame", source=frame.source,
-                         frame=frame.index)
+    specs = [REGISTRY[d] for d in descriptors]
+    for spec in specs:
+        if dim not in spec.dimensions:
+            raise InputError(spec.wrong_dimension or f"{spec.name} is not defined for {dim}D frames",
+                             source=frame.source, frame=frame.index)
     _weighting(frame, weighting)
-    pot = None if potential is None else get_potential(potential)
-    if pot is not None:
-        pot.check_types(frame.types, frame.ids, source=frame.source, frame=frame.index)
-    elif "e" in descriptors:
+    pot = resolve_potential(potential, frame)
+    needs = set().union(*[spec.needs for spec in specs])
+    if pot is None and "potential" in needs:
         raise InputError("the local energy 'e' needs a pair potential: pass potential='ka2d' (or another "
-                         "preset or PairPotential), or leave 'e' out of the descriptors",
+                         "preset, 'auto' or a PairPotential), or leave 'e' out of the descriptors",
                          source=frame.source, frame=frame.index)
     sig = sigma_matrix(frame, pot, sigma)
-    cg = [d for d in descriptors if d != "G"]
+    options = {"rsf_mu": rsf_mu, "rsf_width": rsf_width}
+    cg = [s for s in specs if s.kind != "raw"]
     lengths = _check_lengths(frame, lengths) if cg else np.zeros(0)
-    base = [d for d in cg if d in _BASE]
-    need_bonds = bool({"z", "psi6", "q4", "q6", "Theta"} & set(base))
 
-    # radii: coarse-graining, potential, neighbour cutoffs, RSF
-    radii = {}
+    # radii: coarse-graining, potential, neighbour cutoffs, the descriptors' own
+    radii, short = {}, []
     if cg:
         radii["coarse-graining at L = %g" % lengths.max()] = float(lengths.max()) * (
             exp_truncation if weighting == "exponential" else 1.0)
-    if "e" in base:
-        radii[f"the potential cutoff ({pot.name})"] = pot.max_cutoff
+    if "potential" in needs:
+        what = f"the potential cutoff ({pot.name})"
+        radii[what] = pot.max_cutoff
+        short.append(what)
     user_cut = None
-    if need_bonds:
+    if "bonds" in needs:
         if cutoffs is None or (isinstance(cutoffs, str) and cutoffs == "rdf"):
-            radii["the g(r) scan for neighbour cutoffs"] = min(2.2 * float(sig.max()), frame.box.max_cutoff)
+            what = "the g(r) scan for neighbour cutoffs"
+            radii[what] = min(2.2 * float(sig.max()), frame.box.max_cutoff)
         else:
             user_cut, _ = resolve_cutoffs(frame, cutoffs, potential=pot, sigma=sig)
-            radii["the neighbour cutoff"] = float(user_cut.max())
-    if "G" in descriptors:
-        mu = np.arange(0.5, 5.0 + 1e-9, 0.1) if rsf_mu is None else np.asarray(rsf_mu, dtype=float)
-        radii["the radial structure functions"] = float(mu.max() + 5.0 * rsf_width)
+            what = "the neighbour cutoff"
+            radii[what] = float(user_cut.max())
+        short.append(what)
+    for spec in specs:
+        if spec.radius is not None:
+            radii[f"descriptor {spec.name}"] = spec.radius(frame, options)
     if not radii:
         raise InputError("no descriptors requested", source=frame.source, frame=frame.index)
     for what, r in radii.items():
@@ -880,16 +945,12 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
     r_search = max(radii.values())
     nl = neighbor_list(frame, r_search, sort=False)
 
-    # short-range subset for the base descriptors
-    r_short = max([r for w, r in radii.items() if not w.startswith(("coarse", "the radial"))], default=0.0)
-    idx = None
-    if r_short > 0 and r_short < r_search:
-        idx = np.flatnonzero(nl.distances < r_short)
-    si = nl.i if idx is None else nl.i[idx]
-    sj = nl.j if idx is None else nl.j[idx]
-    sd = nl.distances if idx is None else nl.distances[idx]
+    # short-range subset (potential, neighbour cutoffs) shared by the per-particle descriptors
+    r_short = max([radii[w] for w in short], default=0.0)
+    idx = np.flatnonzero(nl.distances < r_short) if 0 < r_short < r_search else None
+    pairs = (nl.i, nl.j, nl.distances) if idx is None else (nl.i[idx], nl.j[idx], nl.distances[idx])
 
-    params = {"glassdyn_version": __version__, "descriptors": descriptors, "lengths": lengths.tolist(),
+    params = {"glassdyn_version": glassdyn_version(), "descriptors": descriptors, "lengths": lengths.tolist(),
               "weighting": weighting, "dimension": dim, "sigma": sig.tolist(),
               "potential": None if pot is None else pot.name, "source": frame.source, "frame": frame.index,
               "timestep": frame.timestep, "n_atoms": frame.n_atoms,
@@ -897,58 +958,78 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
                             "coarse-grained means skip NaN"}
     if weighting == "exponential":
         params["exp_truncation"] = exp_truncation
-    base_vals = {}
-    if "e" in base:
-        base_vals["e"] = _energy(frame, pot, si, sj, sd)
-    if need_bonds:
+    ctx = DescriptorContext(frame, pot, sig, pairs, nl, options, params, _pair_index=idx)
+    if "bonds" in needs:
         if user_cut is None:
-            m = sd < min(2.2 * float(sig.max()), frame.box.max_cutoff)
-            cut, pairs = _cutoffs_from_pairs(frame, si[m], sj[m], sd[m], sig, 0.01, 0.03, 0.8, 1.45)
-            cut_info = {"method": "rdf", "pairs": pairs}
+            i, j, d = pairs
+            m = d < min(2.2 * float(sig.max()), frame.box.max_cutoff)
+            cut, pair_info = cutoffs_from_pairs(frame, i[m], j[m], d[m], sig, 0.01, 0.03, 0.8, 1.45)
+            cut_info = {"method": "rdf", "pairs": pair_info}
         else:
             cut, cut_info = user_cut, {"method": "user"}
         params["cutoffs"] = cut.tolist()
         params["cutoff_method"] = cut_info
-        bonds = _make_bonds(frame, nl, idx, cut)
-        if "z" in base:
-            base_vals["z"] = _z(bonds)
-        if "psi6" in base:
-            base_vals["psi6"] = np.abs(_hexatic(bonds, 6))
-        ls = [int(d[1]) for d in base if d in ("q4", "q6")]
-        if ls:
-            q = _steinhardt(bonds, ls)
-            for c, l in enumerate(ls):
-                base_vals[f"q{l}"] = q[:, c]
-        if "Theta" in base:
-            base_vals["Theta"] = _theta(frame, bonds, sig)
+        ctx.cutoffs = cut
 
-    names, blocks = [], []
+    values = {spec.name: spec.function(ctx) for spec in specs}
+
+    # coarse-grain the per-particle values and the disc weights in one pass
+    particle = [s.name for s in cg if s.kind == "particle"]
+    weights = [s.name for s in cg if s.kind == "disc" and values[s.name] is not None]
+    columns = particle + weights
+    X = (np.column_stack([np.asarray(values[c], dtype=float) for c in columns]) if columns
+         else np.zeros((frame.n_atoms, 0)))
     if cg:
-        cols = [d for d in cg if d in _BASE]
-        X = np.column_stack([base_vals[d] for d in cols]) if cols else np.zeros((frame.n_atoms, 0))
-        sizes = _particle_sizes(frame, sig)
-        if "phi" in cg:
-            X = np.column_stack([X, sizes])
         if weighting == "hard":
             counts, means = _cg_hard(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms)
             norm = _volume_factor(dim) * lengths ** dim
         else:
             counts, means = _cg_exp(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms, exp_truncation)
             norm = np.array([_exp_normalisation(L, exp_truncation, dim) for L in lengths])
-        for d in cg:
-            if d == "rho":
-                block = counts / norm
-            elif d == "phi":
-                block = means[:, -1, :] * counts / norm
-            else:
-                block = means[:, cols.index(d), :]
+    names, blocks = [], []
+    for spec in cg:
+        if spec.kind == "particle":
+            block = means[:, columns.index(spec.name), :]
+        elif values[spec.name] is None:
+            block = counts / norm
+        else:
+            block = means[:, columns.index(spec.name), :] * counts / norm
+        blocks.append(block)
+        names.extend(feature_name(spec.name, L) for L in lengths)
+    for spec in specs:
+        if spec.kind == "raw":
+            block, raw_names = values[spec.name]
             blocks.append(block)
-            names.extend(feature_name(d, L) for L in lengths)
-    if "G" in descriptors:
-        g, gnames = radial_structure_functions(frame, mu, rsf_width, n_types=sig.shape[0], nl=nl)
-        blocks.append(g)
-        names.extend(gnames)
-        params["rsf_mu"] = mu.tolist()
-        params["rsf_width"] = rsf_width
-    values = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
-    return FeatureTable(names, values, frame.ids.copy(), params, frame.types.copy())
+            names.extend(raw_names)
+    out = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+    return FeatureTable(names, out, frame.ids.copy(), params, frame.types.copy())
+
+
+def features_from_params(frame: Frame, params: dict | None = None, *, potential=None) -> FeatureTable:
+    """Recompute features exactly as a table's (or a model file's) recorded parameters say.
+
+    Parameters
+    ----------
+    frame : Frame
+    params : dict, optional
+        ``FeatureTable.params`` (or a model file's ``descriptor_params``): the keys that are
+        parameters of :func:`compute_features` are used, the others ignored. A serialised
+        potential (``{"name": ...}``) is looked up by name.
+    potential : str or PairPotential, optional
+        Overrides the recorded potential; ``"auto"`` (or a missing entry) picks the default
+        for the frame (:func:`glassdyn.potentials.resolve_potential`).
+
+    Returns
+    -------
+    FeatureTable
+    """
+    sig = inspect.signature(compute_features).parameters
+    kw = {k: v for k, v in (params or {}).items() if k in sig and k != "frame"}
+    for k in ("lengths", "descriptors"):
+        if isinstance(kw.get(k), list):
+            kw[k] = tuple(kw[k])
+    pot = kw.get("potential") if potential is None else potential
+    if isinstance(pot, dict):  # a serialised potential: use its name
+        pot = pot.get("name")
+    kw["potential"] = "auto" if pot is None else pot
+    return compute_features(frame, **kw)

@@ -3,7 +3,7 @@
 Arrays in, arrays out. The central array is a trajectory of *unwrapped* positions of shape
 ``(R, T, N, d)``: R replicas (iso-configurational runs started from the same configuration
 with different random velocities), T times, N particles (rows in the same order in every
-replica, see :mod:`glassdyn.replicas`), d = 2 or 3 dimensions. Lengths are in the units of
+replica, see :mod:`glassdyn.ensemble`), d = 2 or 3 dimensions. Lengths are in the units of
 the positions (sigma_AA in Lennard-Jones units), times in the units of the caller.
 
 Quantities
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import j0
 
+from ._util import glassdyn_version, to_jsonable
 from .errors import InputError
 from .frame import Box, Frame
 from .neighbors import neighbor_list, pair_cutoff_matrix
@@ -68,11 +70,6 @@ CAGE_FACTOR = 1.5
 #: Default bond cutoffs for bond breaking, in units of sigma_ab.
 R_IN_FACTOR = 1.4
 R_OUT_FACTOR = 1.8
-
-
-def _version() -> str:
-    from . import __version__
-    return __version__
 
 
 # --------------------------------------------------------------------------- displacements
@@ -651,12 +648,12 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = F
                      absolute: bool = False, drift: bool = True, cage_cutoff: Any = None,
                      r_in: Any = None, r_out: Any = None, q: float | None = None,
                      compute_bond_breaking: bool = True, fs_cage_relative: bool | None = None,
-                     progress: bool = False) -> PropensityResult:
+                     progress: Callable[[Iterable], Iterable] | None = None) -> PropensityResult:
     """Propensity, bond breaking, F_s(q, t) and tau_alpha of an ensemble, one replica at a time.
 
     Parameters
     ----------
-    ensemble : glassdyn.replicas.Ensemble
+    ensemble : glassdyn.ensemble.Ensemble
         Reference configuration and ``(R, T, N, d)`` unwrapped trajectories.
     potential : PairPotential or str, optional
         Sets the default cutoffs (multiples of sigma_ab); needed unless every cutoff is given.
@@ -673,8 +670,8 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = F
     compute_bond_breaking : bool
     fs_cage_relative : bool, optional
         Cage-relative F_s; follows ``cage_relative`` by default.
-    progress : bool
-        Show a tqdm progress bar over replicas.
+    progress : callable, optional
+        Wraps the loop over replicas (e.g. ``tqdm.tqdm``; the core imports no progress library).
 
     Returns
     -------
@@ -703,8 +700,7 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = F
     fs_rep = np.empty((R, ntypes + 1, T))
     iterator = range(R)
     if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(iterator, desc="replicas", unit="replica")
+        iterator = progress(iterator)
     dr = np.empty((1, T, N, d))
     cr = np.empty((1, T, N, d)) if cage is not None else None
     for r in iterator:
@@ -725,10 +721,10 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = F
         "n_replicas": R, "n_atoms": N, "dimension": d, "n_times": T,
         "potential": None if potential is None else getattr(potential, "name", str(potential)),
         "cage_relative": bool(cage_relative), "absolute": bool(absolute), "drift_removed": bool(drift),
-        "cage_cutoff": _jsonable(cage_cutoff if cage_cutoff is not None else
+        "cage_cutoff": to_jsonable(cage_cutoff if cage_cutoff is not None else
                                  (f"{CAGE_FACTOR} sigma_ab" if cage is not None else None)),
-        "r_in": _jsonable(r_in if r_in is not None else f"{R_IN_FACTOR} sigma_ab"),
-        "r_out": _jsonable(r_out if r_out is not None else f"{R_OUT_FACTOR} sigma_ab"),
+        "r_in": to_jsonable(r_in if r_in is not None else f"{R_IN_FACTOR} sigma_ab"),
+        "r_out": to_jsonable(r_out if r_out is not None else f"{R_OUT_FACTOR} sigma_ab"),
         "bond_breaking": bool(compute_bond_breaking),
         "q": float(q), "q_source": q_source, "fs_cage_relative": fs_cr,
         "fs_kernel": "J0(q|dr|)" if d == 2 else "sin(q|dr|)/(q|dr|)",
@@ -736,15 +732,10 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = F
         "dt": float(getattr(ensemble, "dt", float("nan"))),
         "sources": list(getattr(ensemble, "sources", [])),
         "reference": ref.source,
-        "glassdyn_version": _version(),
+        "glassdyn_version": glassdyn_version(),
     }
     return PropensityResult(times=np.asarray(ensemble.times, dtype=float),
                             timesteps=np.asarray(ensemble.timesteps), ids=ref.ids.copy(),
                             types=ref.types.copy(), propensity=prop, bond_breaking=bb, fs=fs,
                             fs_per_replica=fs_rep[:, 0, :], tau_alpha=tau, q=float(q), params=params)
 
-
-def _jsonable(v):
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v

@@ -36,10 +36,17 @@ class InputError(GlassdynError, ValueError):
         Index of the frame in that file (0-based) or its timestep.
     atom_ids : iterable of int, optional
         Ids of the atoms at fault (at most ten are printed).
+
+    Attributes
+    ----------
+    detail : str
+        ``message`` alone, without the location prefix and the atom-id suffix (for re-raising
+        the same fault with another location).
     """
 
     def __init__(self, message: str, *, source: str | None = None, frame: int | None = None,
                  atom_ids: Iterable[int] | None = None):
+        self.detail = message
         self.source = source
         self.frame = frame
         self.atom_ids = None if atom_ids is None else [int(i) for i in atom_ids]

@@ -47,6 +47,14 @@ points are ordered as its neighbour search returns them, a point with duplicates
 its "nearest neighbour", and with ``maxk < N - 1`` a neighbour beyond ``maxk`` gets a random rank in
 ``[maxk, N)``. With ``maxk = N - 1`` and no ties it equals the exact engine.
 
+Building blocks
+---------------
+The exact engine's pieces that :mod:`glassdyn.selection` reuses are public here: the nearest
+neighbours with their tie rule (:func:`nn_pairs`, :func:`nn_from_candidates`, :func:`resolve_nn`),
+rank counts (:func:`rank_counts_multi`, :class:`Sorted1D` for one feature), exact distances
+(:func:`exact_sqdist`, :func:`exact_rows`, re-done below the relative margin :data:`REL_MARGIN`),
+:func:`rank_values`, and the argument checks :func:`check_tie_rules` and :func:`check_tables`.
+
 Several configurations
 ----------------------
 Every function accepts a list of arrays (one per configuration) or one array with a ``groups`` array of
@@ -62,22 +70,23 @@ from typing import Any
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ._util import glassdyn_version
 from .errors import GlassdynError, InputError
+from .stats import constant_columns
 
 __all__ = [
     "TIE_RULES", "NN_TIE_RULES", "imbalance", "imbalance_per_configuration", "imbalance_pair", "point_ranks",
     "imbalance_plane", "ImbalancePlane", "split_configurations", "standardize_configurations",
+    # building blocks shared with glassdyn.selection
+    "REL_MARGIN", "Sorted1D", "check_tables", "check_tie_rules", "exact_rows", "exact_sqdist", "import_dadapy",
+    "nn_from_candidates", "nn_pairs", "rank_counts_multi", "rank_values", "resolve_nn",
 ]
 
 TIE_RULES = ("strict", "average", "random")
 NN_TIE_RULES = ("average", "random", "first")
-_REL = 1e-9          # relative margin under which approximate distance comparisons are re-done exactly
+#: Relative margin under which approximate distance comparisons are re-done exactly.
+REL_MARGIN = 1e-9
 _MIN_POINTS = 3
-
-
-def _version() -> str:
-    from . import __version__
-    return __version__
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -161,7 +170,8 @@ def _check_pair(a: np.ndarray, b: np.ndarray, frame: int | None, duplicates: str
                          "tie rules (row indices follow)", frame=frame, atom_ids=dup)
 
 
-def _check_rules(ties: str, nn_ties: str) -> None:
+def check_tie_rules(ties: str, nn_ties: str) -> None:
+    """Raise :class:`GlassdynError` unless ``ties`` is in :data:`TIE_RULES` and ``nn_ties`` in :data:`NN_TIE_RULES`."""
     if ties not in TIE_RULES:
         raise GlassdynError(f"ties must be one of {TIE_RULES}, got {ties!r}")
     if nn_ties not in NN_TIE_RULES:
@@ -189,7 +199,7 @@ def _bisect(lo: np.ndarray, hi: np.ndarray, pred) -> np.ndarray:
     return lo
 
 
-class _Sorted1D:
+class Sorted1D:
     """A 1-D space prepared for exact distance counting (sorted values)."""
 
     def __init__(self, x: np.ndarray):
@@ -263,7 +273,7 @@ class _Sorted1D:
         return l0, st.astype(np.int64), r0, r1
 
 
-def _exact_sqdist(b: np.ndarray, i: np.ndarray, k: np.ndarray) -> np.ndarray:
+def exact_sqdist(b: np.ndarray, i: np.ndarray, k: np.ndarray) -> np.ndarray:
     """sum_c (b[k, c] - b[i, c])**2 for pairs, summed column by column (the documented formula)."""
     out = np.zeros(i.size)
     for c in range(b.shape[1]):
@@ -272,7 +282,7 @@ def _exact_sqdist(b: np.ndarray, i: np.ndarray, k: np.ndarray) -> np.ndarray:
     return out
 
 
-def _exact_rows(b: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def exact_rows(b: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Exact squared distances from each point in ``rows`` to every point, (len(rows), N)."""
     out = np.zeros((rows.size, b.shape[0]))
     for c in range(b.shape[1]):
@@ -286,18 +296,18 @@ def _pairs_from_sets(rows: np.ndarray, members: list[np.ndarray]) -> tuple[np.nd
     return np.repeat(rows, lens), (np.concatenate(members) if members else np.zeros(0, np.int64))
 
 
-def _nn_pairs(a: np.ndarray, nn_ties: str, rng: np.random.Generator | None,
+def nn_pairs(a: np.ndarray, nn_ties: str, rng: np.random.Generator | None,
               n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest neighbours in A as weighted pairs (i, j, w), weights summing to 1 for each i."""
     i, j = _nn_raw(a, n_jobs)
-    return _resolve_nn(i, j, a.shape[0], nn_ties, rng)
+    return resolve_nn(i, j, a.shape[0], nn_ties, rng)
 
 
 def _nn_raw(a: np.ndarray, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j) with j at the exact minimum distance from i in A (j != i), sorted by i."""
     n = a.shape[0]
     if a.shape[1] == 1:
-        s1 = _Sorted1D(a[:, 0])
+        s1 = Sorted1D(a[:, 0])
         l0, l1, r0, r1 = s1.nn_ranges()
         lens = (l1 - l0) + (r1 - r0)
         rows = np.repeat(np.arange(n), lens)
@@ -313,7 +323,7 @@ def _nn_raw(a: np.ndarray, n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 def _raise_duplicates(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, frame: int | None) -> None:
     """Rows identical in A and B: a point's duplicates are always among its nearest neighbours in A."""
-    zero = _exact_sqdist(a, i, j) == 0
+    zero = exact_sqdist(a, i, j) == 0
     if not zero.any():
         return
     same = zero & np.all(b[i] == b[j], axis=1)
@@ -330,16 +340,16 @@ def _nn_pairs_kd(a: np.ndarray, n_jobs: int = 1, tree: cKDTree | None = None) ->
         tree = cKDTree(a)
     kq = min(3, n)
     dist, idx = tree.query(a, k=kq, workers=n_jobs)
-    return _nn_from_candidates(a, dist ** 2, idx)
+    return nn_from_candidates(a, dist ** 2, idx)
 
 
-def _nn_from_candidates(a: np.ndarray, d2: np.ndarray, idx: np.ndarray, rows: np.ndarray | None = None,
+def nn_from_candidates(a: np.ndarray, d2: np.ndarray, idx: np.ndarray, rows: np.ndarray | None = None,
                         bound: np.ndarray | None = None, return_failed: bool = False):
     """Exact nearest-neighbour pairs from approximate candidates.
 
     ``d2`` (R, k) approximate squared distances from points ``rows`` (default 0..R-1) to candidate points
     ``idx``, sorted ascending per row (the point itself may be among them). A row whose best non-self
-    candidate is not separated from the next one by a relative ``_REL`` is resolved exactly (all points at
+    candidate is not separated from the next one by a relative ``REL_MARGIN`` is resolved exactly (all points at
     the exact minimum distance). With ``bound`` (squared distance below which every non-candidate is known
     to lie farther), a row whose best candidate is not certified below it is resolved exactly too, or
     returned in ``failed`` when ``return_failed``.
@@ -356,10 +366,10 @@ def _nn_from_candidates(a: np.ndarray, d2: np.ndarray, idx: np.ndarray, rows: np
     r = np.arange(nr)
     d1 = d2[r, first]
     dsec = np.where(has2, d2[r, second], np.inf)
-    suspect = (dsec <= d1 * (1 + _REL) + 1e-300) | (d1 <= 0) | ~has2 | ~np.any(notself, axis=1)
+    suspect = (dsec <= d1 * (1 + REL_MARGIN) + 1e-300) | (d1 <= 0) | ~has2 | ~np.any(notself, axis=1)
     failed = np.zeros(nr, bool)
     if bound is not None:
-        failed = ~(d1 < bound[ar] * (1 - _REL))
+        failed = ~(d1 < bound[ar] * (1 - REL_MARGIN))
         if return_failed:
             suspect &= ~failed
         else:
@@ -374,7 +384,7 @@ def _nn_from_candidates(a: np.ndarray, d2: np.ndarray, idx: np.ndarray, rows: np
         chunk = max(1, int(4_000_000 // max(1, n)))
         for s in range(0, sus.size, chunk):
             rr = sus[s:s + chunk]
-            dd = _exact_rows(a, rr)
+            dd = exact_rows(a, rr)
             dd[np.arange(rr.size), rr] = np.inf
             m = dd.min(axis=1)
             q, c = np.nonzero(dd == m[:, None])
@@ -388,8 +398,9 @@ def _nn_from_candidates(a: np.ndarray, d2: np.ndarray, idx: np.ndarray, rows: np
     return i[o], j[o]
 
 
-def _resolve_nn(i: np.ndarray, j: np.ndarray, n: int, nn_ties: str,
+def resolve_nn(i: np.ndarray, j: np.ndarray, n: int, nn_ties: str,
                 rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest-neighbour pairs (i, j) -> weighted pairs (i, j, w) by the ``nn_ties`` rule (weights sum to 1 per i)."""
     counts = np.bincount(i, minlength=n)
     if np.all(counts == 1):
         return i, j, np.ones(i.size)
@@ -407,14 +418,14 @@ def _resolve_nn(i: np.ndarray, j: np.ndarray, n: int, nn_ties: str,
     return i[pick], j[pick], np.ones(n)
 
 
-def _rank_counts_multi(b: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rank_counts_multi(b: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(n_less, n_eq) in a multi-dimensional space B for pairs (i, j), exact.
 
     Rows with a single pair: BLAS distances with a relative margin, ambiguous entries recomputed exactly.
     Rows with several pairs (ties in A): exact rows, sorted, bisection per pair.
     """
     n = b.shape[0]
-    t = _exact_sqdist(b, i, j)
+    t = exact_sqdist(b, i, j)
     n_less = np.zeros(i.size, np.int64)
     n_eq = np.zeros(i.size, np.int64)
     counts = np.bincount(i, minlength=n)
@@ -433,7 +444,7 @@ def _rank_counts_multi(b: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.
         blk = (-2.0 * bc[rows]) @ bc.T
         blk += sq[None, :]
         blk[np.arange(rows.size), rows] = np.inf
-        tol = _REL * (sq[rows] + sq_max + t[p]) + 1e-300
+        tol = REL_MARGIN * (sq[rows] + sq_max + t[p]) + 1e-300
         lo = (t[p] - tol - sq[rows])[:, None]
         hi = (t[p] + tol - sq[rows])[:, None]
         c_lo = (blk < lo).view(np.int8).sum(axis=1, dtype=np.int64)
@@ -445,7 +456,7 @@ def _rank_counts_multi(b: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.
     for s in range(0, redo.size, chunk):
         p = redo[s:s + chunk]
         rows = i[p]
-        dd = _exact_rows(b, rows)
+        dd = exact_rows(b, rows)
         dd[np.arange(rows.size), rows] = np.inf
         tp = t[p][:, None]
         n_less[p] = np.count_nonzero(dd < tp, axis=1)
@@ -457,7 +468,7 @@ def _rank_counts_multi(b: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.
         chunk = max(1, int(2_000_000 // max(1, n)))
         for s in range(0, urows.size, chunk):
             rows = urows[s:s + chunk]
-            dd = _exact_rows(b, rows)
+            dd = exact_rows(b, rows)
             dd[np.arange(rows.size), rows] = np.inf
             dd.sort(axis=1)
             sel = np.nonzero((inv >= s) & (inv < s + rows.size))[0]
@@ -472,7 +483,8 @@ def _rank_counts_multi(b: np.ndarray, i: np.ndarray, j: np.ndarray) -> tuple[np.
     return n_less, n_eq
 
 
-def _rank_values(n_less: np.ndarray, n_eq: np.ndarray, ties: str, rng: np.random.Generator | None) -> np.ndarray:
+def rank_values(n_less: np.ndarray, n_eq: np.ndarray, ties: str, rng: np.random.Generator | None) -> np.ndarray:
+    """Ranks from the counts of strictly closer (``n_less``) and tied (``n_eq``) points, by the ``ties`` rule."""
     if ties == "strict":
         return 1.0 + n_less
     if ties == "average":
@@ -483,28 +495,28 @@ def _rank_values(n_less: np.ndarray, n_eq: np.ndarray, ties: str, rng: np.random
 
 
 def _point_ranks_one(a: np.ndarray, b: np.ndarray, ties: str, nn_ties: str, rng: np.random.Generator | None,
-                     n_jobs: int = 1, b_sorted: _Sorted1D | None = None, duplicates: str = "allow",
+                     n_jobs: int = 1, b_sorted: Sorted1D | None = None, duplicates: str = "allow",
                      frame: int | None = None) -> np.ndarray:
     n = a.shape[0]
     i, j = _nn_raw(a, n_jobs)
     if duplicates == "error":
         _raise_duplicates(a, b, i, j, frame)
-    i, j, w = _resolve_nn(i, j, n, nn_ties, rng)
+    i, j, w = resolve_nn(i, j, n, nn_ties, rng)
     return _ranks_for_pairs(b, i, j, w, n, ties, rng, b_sorted)
 
 
 def _ranks_for_pairs(b: np.ndarray, i: np.ndarray, j: np.ndarray, w: np.ndarray, n: int, ties: str,
-                     rng: np.random.Generator | None, b_sorted: _Sorted1D | None = None) -> np.ndarray:
+                     rng: np.random.Generator | None, b_sorted: Sorted1D | None = None) -> np.ndarray:
     if b.shape[1] == 1:
-        sb = b_sorted if b_sorted is not None else _Sorted1D(b[:, 0])
+        sb = b_sorted if b_sorted is not None else Sorted1D(b[:, 0])
         n_less, n_eq = _chunked_1d_ranks(sb, i, j)
     else:
-        n_less, n_eq = _rank_counts_multi(b, i, j)
-    r = _rank_values(n_less, n_eq, ties, rng)
+        n_less, n_eq = rank_counts_multi(b, i, j)
+    r = rank_values(n_less, n_eq, ties, rng)
     return np.bincount(i, weights=w * r, minlength=n)
 
 
-def _chunked_1d_ranks(sb: _Sorted1D, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _chunked_1d_ranks(sb: Sorted1D, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     step = 2_000_000
     if i.size <= step:
         return sb.ranks(i, j)
@@ -515,7 +527,8 @@ def _chunked_1d_ranks(sb: _Sorted1D, i: np.ndarray, j: np.ndarray) -> tuple[np.n
 # ----------------------------------------------------------------------------------------------------
 # dadapy backend
 # ----------------------------------------------------------------------------------------------------
-def _import_dadapy():
+def import_dadapy():
+    """dadapy's ``MetricComparisons`` (imported lazily), or a GlassdynError saying how to install it."""
     try:
         from dadapy.metric_comparisons import MetricComparisons
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -525,7 +538,7 @@ def _import_dadapy():
 
 
 def _dadapy_pair(a: np.ndarray, b: np.ndarray, maxk: int | None) -> tuple[float, float]:
-    MetricComparisons = _import_dadapy()
+    MetricComparisons = import_dadapy()
     n = a.shape[0]
     mk = n - 1 if maxk is None else int(min(maxk, n - 1))
     x = np.hstack([a, b])
@@ -556,7 +569,7 @@ def point_ranks(A: Any, B: Any, *, ties: str = "strict", nn_ties: str = "average
     -------
     ndarray (N,) float: ranks, 1 = nearest (non-integer with averaged ties).
     """
-    _check_rules(ties, nn_ties)
+    check_tie_rules(ties, nn_ties)
     a = _as_2d(A, "A")
     b = _as_2d(B, "B")
     _check_pair(a, b, None, duplicates, full=False)
@@ -596,7 +609,7 @@ def imbalance_per_configuration(A: Any, B: Any, *, groups: Any = None, ties: str
     -------
     ndarray (C,): Delta(A -> B) per configuration, dimensionless, in [2/N, ~1] (can exceed 1 slightly).
     """
-    _check_rules(ties, nn_ties)
+    check_tie_rules(ties, nn_ties)
     As = split_configurations(A, groups)
     Bs = split_configurations(B, groups)
     if len(As) != len(Bs):
@@ -670,21 +683,6 @@ class ImbalancePlane:
                 "params": self.params}
 
 
-#: a column whose standard deviation is below this fraction of its magnitude counts as constant
-_CONSTANT_RTOL = 1e-10
-
-
-def constant_columns(x: np.ndarray) -> np.ndarray:
-    """Boolean mask (F,) of the columns of ``x`` (N, F) that are constant up to rounding.
-
-    Rounding matters: rho at L = 0.5 holds only the particle itself, 1/(pi L^2) with ~1e-14 of
-    noise, and z-scoring would turn that noise into a fake feature.
-    """
-    finite = np.isfinite(x).all(axis=0)  # NaN columns are reported as NaN, not as constant
-    with np.errstate(invalid="ignore"):
-        return finite & ~(x.std(axis=0) > _CONSTANT_RTOL * np.abs(x).max(axis=0))
-
-
 def standardize_configurations(Xs: Sequence[np.ndarray], names: Sequence[str], what: str = "feature") -> list[np.ndarray]:
     """Z-score every column within every configuration (SCIENCE.md section 4).
 
@@ -707,7 +705,7 @@ def standardize_configurations(Xs: Sequence[np.ndarray], names: Sequence[str], w
     return out
 
 
-def imbalance_plane(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
+def imbalance_plane(features: Any, target: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
                     standardize: bool = True, ties: str = "strict", nn_ties: str = "average", seed: int = 0,
                     backend: str = "exact", maxk: int | None = None, n_jobs: int = 1) -> ImbalancePlane:
     """(Delta(X_j -> p), Delta(p -> X_j)) for every single feature j, per configuration.
@@ -716,7 +714,7 @@ def imbalance_plane(features: Any, target: Any, *, names: Sequence[str] | None =
     ----------
     features : array (N, F) or list of (N_c, F) arrays
     target : array (N,) or list of (N_c,) arrays
-    names : list of F str, optional
+    feature_names : list of F str, optional
     groups, ties, nn_ties, seed, backend, maxk, n_jobs
         As in :func:`imbalance_per_configuration`.
     standardize : bool
@@ -729,8 +727,8 @@ def imbalance_plane(features: Any, target: Any, *, names: Sequence[str] | None =
     Xs = split_configurations(features, groups)
     ps = split_configurations(target, groups)
     F = Xs[0].shape[1]
-    names = [f"f{k}" for k in range(F)] if names is None else list(names)
-    _check_tables(Xs, ps, names)
+    names = [f"f{k}" for k in range(F)] if feature_names is None else list(feature_names)
+    check_tables(Xs, ps, names)
     # a feature constant (to rounding) in some configuration has no ranks to speak of: NaN, not
     # ranks of rounding noise (rho_L0.5 holds only the particle itself)
     const = sorted(set().union(*[np.nonzero(constant_columns(x))[0].tolist() for x in Xs]))
@@ -757,23 +755,24 @@ def imbalance_plane(features: Any, target: Any, *, names: Sequence[str] | None =
             for f in range(F):
                 fwd[c, f], bwd[c, f] = _dadapy_pair(x[:, [f]], p, maxk)
             continue
-        sp = _Sorted1D(p[:, 0])
-        ip, jp, wp = _nn_pairs(p, nn_ties, rng, n_jobs)
+        sp = Sorted1D(p[:, 0])
+        ip, jp, wp = nn_pairs(p, nn_ties, rng, n_jobs)
         for f in range(F):
             xf = x[:, [f]]
-            sf = _Sorted1D(xf[:, 0])
-            i, j, w = _nn_pairs(xf, nn_ties, rng, n_jobs)
+            sf = Sorted1D(xf[:, 0])
+            i, j, w = nn_pairs(xf, nn_ties, rng, n_jobs)
             fwd[c, f] = 2.0 / n * _ranks_for_pairs(p, i, j, w, n, ties, rng, sp).mean()
             bwd[c, f] = 2.0 / n * _ranks_for_pairs(xf, ip, jp, wp, n, ties, rng, sf).mean()
     fwd[:, const] = np.nan
     bwd[:, const] = np.nan
     params = dict(standardize=standardize, ties=ties, nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk,
                   n_configurations=len(Xs), n_points=[int(x.shape[0]) for x in Xs],
-                  constant_features=[names[k] for k in const], glassdyn_version=_version())
+                  constant_features=[names[k] for k in const], glassdyn_version=glassdyn_version())
     return ImbalancePlane(names=names, forward=fwd, backward=bwd, params=params)
 
 
-def _check_tables(Xs: list[np.ndarray], ps: list[np.ndarray] | None, names: Sequence[str]) -> None:
+def check_tables(Xs: list[np.ndarray], ps: list[np.ndarray] | None, names: Sequence[str]) -> None:
+    """Check a list of per-configuration feature matrices (and targets) for equal widths, lengths and names."""
     F = Xs[0].shape[1]
     if len(names) != F:
         raise InputError(f"{len(names)} feature names for {F} feature columns")

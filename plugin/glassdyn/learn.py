@@ -1,30 +1,18 @@
-"""Learning propensity from structure, evaluated configuration by configuration.
+"""Learning propensity from structure: the scikit-learn models of glassdyn.
 
-Particles of one configuration are correlated (they share a box and a history), so every split
-here is *by configuration*: leave-one-configuration-out (``cv="loco"``) or
-:class:`~sklearn.model_selection.GroupKFold` (``cv="groupkfold"``), with ``groups`` holding the
-configuration index of every row. Feature selection is a step of the model and is fitted on the
-training configurations of each fold only (SCIENCE.md section 5); selecting on all data first and
-cross-validating afterwards leaks the held-out configurations into the choice of features and
-gives optimistic scores.
-
-Main pieces
------------
 :class:`PropensityModel`
     scikit-learn regressor: optional :class:`FeatureSelector` -> ``StandardScaler`` -> least
     squares, Ridge, Lasso, MLP or Gaussian-process regression (with predictive standard
     deviation; fitted on a seeded subsample when N is large). ``fit`` returns ``self``; learned
     attributes end in ``_``. Saved and loaded safely by :mod:`glassdyn.modelfile`.
-:func:`cross_validate`
-    configuration-wise cross-validation returning per-configuration Pearson, Spearman, R^2 and
-    MAE (mean and spread) and the out-of-fold predictions.
-:func:`learning_curve_features`, :func:`learning_curve_size`
-    held-out score against the number of selected features and against the training size.
-:func:`subsample_min_distance`
-    particles kept at mutual (periodic) distances of at least a decorrelation length.
-:func:`classify_configurations`
-    liquid vs glass (or fast vs slow cooling) classification of whole configurations from
-    configuration-averaged descriptors and graph metrics, nested cross-validation and ROC AUC.
+:class:`FeatureSelector`
+    the selection step (information imbalance, Lasso, Pearson), fitted on the training data only.
+:func:`features_for_model`
+    a model's feature matrix for a frame: the named per-atom columns when present, otherwise
+    recomputed with the descriptor parameters stored in the model (as ``glassdyn predict`` does).
+
+Validation by configuration lives in :mod:`glassdyn.validation` (cross-validation, learning
+curves), classification of whole configurations in :mod:`glassdyn.classification`.
 
 Every array here is plain numpy: ``X`` has shape ``(N_total, F)`` (rows = particles of all
 configurations), ``y`` shape ``(N_total,)``, ``groups`` shape ``(N_total,)``.
@@ -33,34 +21,23 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-from scipy import stats
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from .errors import GlassdynError, InputError, format_ids
+from .stats import pearson
 
 __all__ = [
-    "MODELS", "SELECTORS", "FeatureSelector", "PropensityModel", "check_feature_names",
-    "as_named_matrix", "stack_tables", "check_training_data", "configuration_splits",
-    "ConfigurationScores", "evaluate_by_configuration", "CVResult", "cross_validate",
-    "learning_curve_features", "learning_curve_size", "subsample_min_distance",
-    "configuration_features", "ClassificationResult", "classify_configurations",
+    "MODELS", "SELECTORS", "FeatureSelector", "PropensityModel", "check_feature_names", "as_named_matrix",
+    "stack_tables", "check_training_data", "group_labels", "features_for_model", "predict_with_std",
 ]
 
 #: Regression models understood by :class:`PropensityModel`.
 MODELS = ("linear", "ridge", "lasso", "mlp", "gp")
 #: Built-in feature-selection methods of :class:`FeatureSelector` (a callable also works).
 SELECTORS = ("imbalance", "lasso", "pearson")
-
-
-def _version() -> str:
-    from . import __version__
-    return __version__
 
 
 # ============================================================================ named matrices
@@ -168,8 +145,10 @@ def check_feature_names(expected: Sequence[str], given: Sequence[str] | None, *,
                      "reorder the columns by name")
 
 
+
 # ============================================================================ data checks
-def _group_labels(groups) -> np.ndarray:
+def group_labels(groups) -> np.ndarray:
+    """``groups`` as a 1-D array of configuration labels (one per row), or an InputError."""
     g = np.asarray(groups)
     if g.ndim != 1:
         raise InputError(f"groups must be one configuration label per row, got shape {g.shape}")
@@ -204,7 +183,7 @@ def check_training_data(X, y, groups=None, *, ids=None, sources: Mapping | None 
     n = X.shape[0]
     if y.shape[0] != n:
         raise InputError(f"{y.shape[0]} targets for {n} feature rows")
-    g = np.zeros(n, dtype=np.int64) if groups is None else _group_labels(groups)
+    g = np.zeros(n, dtype=np.int64) if groups is None else group_labels(groups)
     if g.shape[0] != n:
         raise InputError(f"{g.shape[0]} configuration labels (groups) for {n} feature rows")
     if n == 0:
@@ -286,51 +265,28 @@ def stack_tables(tables: Sequence, targets: Sequence | None = None, *, labels: S
 # ============================================================================ feature selection
 def _pearson_order(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Features ranked by decreasing |Pearson r| with the target (constant columns last)."""
-    Xc = X - X.mean(axis=0)
-    yc = y - y.mean()
-    den = np.sqrt((Xc ** 2).sum(axis=0) * (yc ** 2).sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.abs(Xc.T @ yc) / den
+    r = np.abs(pearson(X, y))
     r = np.where(np.isfinite(r), r, -1.0)
     return np.argsort(-r, kind="stable")
 
 
-def _lasso_order(X: np.ndarray, y: np.ndarray, n_alphas: int = 200) -> np.ndarray:
-    """Features in the order they enter the Lasso path (standardised X); never-entering ones last
-    by |Pearson r|. Taking the first d gives the support of the Lasso with exactly d non-zero
-    weights (SCIENCE.md section 4, baseline), up to the grid resolution."""
-    from sklearn.linear_model import lasso_path
+def _lasso_supports(X: np.ndarray, y: np.ndarray, n_features: int):
+    """Exactly-d Lasso supports on standardised X (:func:`glassdyn.selection.lasso_supports`) and the
+    order of entry (never-entering features last, by |Pearson r|)."""
+    from .selection import lasso_order, lasso_supports
     s = X.std(axis=0)
     s[s == 0] = 1.0
-    Xs = (X - X.mean(axis=0)) / s
-    yc = y - y.mean()
-    amax = np.abs(Xs.T @ yc).max() / len(y)
-    if not np.isfinite(amax) or amax == 0:
-        return _pearson_order(X, y)
-    alphas = amax * np.logspace(0, -4, n_alphas)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        _, coefs, _ = lasso_path(Xs, yc, alphas=alphas)
-    nz = np.abs(coefs) > 0  # (F, n_alphas), alphas decreasing
-    entered = np.where(nz.any(axis=1), nz.argmax(axis=1), n_alphas)
-    # tie-break features entering at the same alpha by |weight| there, then by Pearson
-    pear_rank = np.empty(X.shape[1], dtype=np.int64)
-    pear_rank[_pearson_order(X, y)] = np.arange(X.shape[1])
-    w_at_entry = np.abs(coefs[np.arange(X.shape[1]), np.minimum(entered, n_alphas - 1)])
-    return np.lexsort((pear_rank, -w_at_entry, entered))
+    subsets, _ = lasso_supports((X - X.mean(axis=0)) / s, y - y.mean(), n_features)
+    return subsets, np.asarray(lasso_order(subsets, X.shape[1], _pearson_order(X, y)), dtype=np.int64)
 
 
 def _imbalance_order(X: np.ndarray, y: np.ndarray, groups: np.ndarray | None, names: list[str],
                      n_features: int, seed: int) -> np.ndarray:
     """Supervised greedy information-imbalance selection (:func:`glassdyn.selection.greedy_supervised`:
     features z-scored per configuration, Delta(X_S -> y) averaged over the configurations in
-    ``groups``); imported lazily."""
-    try:
-        from .selection import greedy_supervised
-    except ImportError as exc:  # pragma: no cover - depends on the other module being present
-        raise GlassdynError("feature selection by information imbalance needs glassdyn.selection, "
-                            f"which could not be imported ({exc}); use select='lasso' or 'pearson'") from exc
-    res = greedy_supervised(X, y, names=list(names), groups=groups, n_select=int(n_features), seed=seed,
+    ``groups``)."""
+    from .selection import greedy_supervised
+    res = greedy_supervised(X, y, feature_names=list(names), groups=groups, n_features=int(n_features), seed=seed,
                             reverse=False)
     return np.asarray(res.indices, dtype=np.int64)
 
@@ -342,15 +298,16 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
     ----------
     method : {"imbalance", "lasso", "pearson"} or callable
         ``"imbalance"``: supervised greedy information-imbalance selection
-        (:mod:`glassdyn.imbalance`, imported lazily); ``"lasso"``: order of entry along the Lasso
-        path (standardised features); ``"pearson"``: decreasing |Pearson r| with the target.
-        A callable ``f(X, y, groups, names, n_features, seed)`` returns an order of column
-        indices or names.
+        (:func:`glassdyn.selection.greedy_supervised`); ``"lasso"``: the support of the Lasso with
+        exactly ``n_features`` non-zero weights on standardised features
+        (:func:`glassdyn.selection.lasso_supports`), in order of entry along the path;
+        ``"pearson"``: decreasing |Pearson r| with the target. A callable
+        ``f(X, y, groups, names, n_features, seed)`` returns an order of column indices or names.
     n_features : int, optional
         Number of features kept (all if None).
     feature_names : sequence of str, optional
         Column names (passed to the selection method, used by :meth:`get_feature_names_out`).
-    seed : int
+    random_state : int
         Seed of any random choice of the method.
 
     Attributes
@@ -363,11 +320,11 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, method: str | Callable = "pearson", n_features: int | None = None,
-                 feature_names: Sequence[str] | None = None, seed: int = 0):
+                 feature_names: Sequence[str] | None = None, random_state: int = 0):
         self.method = method
         self.n_features = n_features
         self.feature_names = feature_names
-        self.seed = seed
+        self.random_state = random_state
 
     def fit(self, X, y, groups=None) -> "FeatureSelector":
         X = np.asarray(X, dtype=float)
@@ -378,24 +335,38 @@ class FeatureSelector(TransformerMixin, BaseEstimator):
             raise InputError(f"n_features={self.n_features} must be between 1 and the number of features ({F})")
         names = list(self.feature_names) if self.feature_names is not None else [f"x{i}" for i in range(F)]
         m = self.method
+        self.lasso_supports_ = None
         if callable(m):
-            order = m(X, y, groups, names, k, self.seed)
+            order = m(X, y, groups, names, k, self.random_state)
             order = [names.index(o) if isinstance(o, str) else int(o) for o in order]
             order = np.asarray(order, dtype=np.int64)
         elif m == "pearson":
             order = _pearson_order(X, y)
         elif m == "lasso":
-            order = _lasso_order(X, y)
+            self.lasso_supports_, order = _lasso_supports(X, y, k)
         elif m == "imbalance":
-            order = _imbalance_order(X, y, groups, names, k, self.seed)
+            order = _imbalance_order(X, y, groups, names, k, self.random_state)
         else:
             raise InputError(f"unknown feature selection '{m}'; choose one of {', '.join(SELECTORS)}")
         if len(order) < k:
             raise GlassdynError(f"selection '{m}' returned {len(order)} features, {k} were requested")
         self.order_ = order
-        self.support_ = order[:k].copy()
         self.n_features_in_ = F
+        self.support_ = self.support_for(k)
         return self
+
+    def support_for(self, k: int) -> np.ndarray:
+        """Columns of the best ``k`` features (k up to ``n_features``) from this fit.
+
+        The first k of :attr:`order_`; for the Lasso, the support with exactly k non-zero
+        weights (in order of entry) when the path has one.
+        """
+        k = int(k)
+        subsets = getattr(self, "lasso_supports_", None)
+        if subsets is not None and k <= len(subsets) and subsets[k - 1] is not None:
+            sub = set(subsets[k - 1])
+            return np.asarray([c for c in self.order_ if c in sub], dtype=np.int64)
+        return np.asarray(self.order_[:k], dtype=np.int64).copy()
 
     def transform(self, X) -> np.ndarray:
         return np.asarray(X, dtype=float)[:, self.support_]
@@ -461,7 +432,7 @@ class PropensityModel(RegressorMixin, BaseEstimator):
         (exact GP cost grows as N^3).
     gp_ard : bool
         One RBF length per feature (automatic relevance determination) instead of one in all.
-    seed : int
+    random_state : int
         Seed of the MLP initialisation, GP subsample and any selection randomness.
 
     Attributes
@@ -481,11 +452,21 @@ class PropensityModel(RegressorMixin, BaseEstimator):
         Rows the regressor was fitted on (after the GP subsample).
     train_groups_ : list
         Configuration labels seen in training.
+    provenance_ : str
+        Set by :func:`glassdyn.modelfile.load_model`: the model file and the glassdyn version
+        that trained it, named in every feature-mismatch message.
+
+    Notes
+    -----
+    Rows of one configuration are correlated: in scikit-learn's own cross-validation tools use a
+    group-aware splitter and route the configuration labels, e.g.
+    ``cross_val_score(model, X, y, groups=g, cv=GroupKFold(5))`` (or
+    :func:`glassdyn.validation.cross_validate`).
     """
 
     def __init__(self, model: str = "ridge", alpha: float | None = None, select: str | Callable | None = None,
                  n_features: int | None = None, hidden_layer_sizes: tuple[int, ...] = (32, 16),
-                 max_iter: int = 300, gp_max_samples: int = 1000, gp_ard: bool = False, seed: int = 0):
+                 max_iter: int = 300, gp_max_samples: int = 1000, gp_ard: bool = False, random_state: int = 0):
         self.model = model
         self.alpha = alpha
         self.select = select
@@ -494,7 +475,7 @@ class PropensityModel(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.gp_max_samples = gp_max_samples
         self.gp_ard = gp_ard
-        self.seed = seed
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, groups=None, feature_names: Sequence[str] | None = None) -> "PropensityModel":
@@ -523,7 +504,7 @@ class PropensityModel(RegressorMixin, BaseEstimator):
         if self.select is not None:
             if self.n_features is None:
                 raise InputError("feature selection needs n_features (the number of features to keep)")
-            self.selector_ = FeatureSelector(self.select, self.n_features, names, self.seed).fit(values, y, g)
+            self.selector_ = FeatureSelector(self.select, self.n_features, names, self.random_state).fit(values, y, g)
             support = self.selector_.support_
         else:
             if self.n_features is not None and self.n_features != F:
@@ -532,14 +513,14 @@ class PropensityModel(RegressorMixin, BaseEstimator):
             support = np.arange(F)
         Xs = values[:, support]
         yt = y
-        rng = np.random.default_rng(self.seed)
+        rng = np.random.default_rng(self.random_state)
         if self.model == "gp" and len(yt) > self.gp_max_samples:
             keep = np.sort(rng.choice(len(yt), size=int(self.gp_max_samples), replace=False))
             Xs, yt = Xs[keep], yt[keep]
         from sklearn.preprocessing import StandardScaler
         self.scaler_ = StandardScaler().fit(Xs)
         est = _make_regressor(self.model, self.alpha, float(np.std(yt)), self.hidden_layer_sizes,
-                              self.max_iter, self.gp_ard, Xs.shape[1], self.seed)
+                              self.max_iter, self.gp_ard, Xs.shape[1], self.random_state)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(self.scaler_.transform(Xs), yt)
@@ -558,7 +539,7 @@ class PropensityModel(RegressorMixin, BaseEstimator):
             from sklearn.exceptions import NotFittedError
             raise NotFittedError("this PropensityModel is not fitted yet; call fit() or load a model file")
         values, names = as_named_matrix(X, feature_names)
-        ctx = context or getattr(self, "_context", None) or "the model"
+        ctx = context or getattr(self, "provenance_", None) or "the model"
         idx = check_feature_names(list(self.feature_names_in_), names, reorder=reorder,
                                   n_columns=values.shape[1], context=ctx)
         values = values[:, idx][:, self.support_]
@@ -608,499 +589,58 @@ class PropensityModel(RegressorMixin, BaseEstimator):
         return float(self.estimator_.intercept_ - np.dot(c, self.scaler_.mean_))
 
 
-# ============================================================================ splits and scores
-def configuration_splits(groups, cv: str = "loco", n_splits: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Train/test row indices split by configuration.
+# ============================================================================ applying a model to a frame
+def features_for_model(model: PropensityModel, frame, compute: str = "auto") -> tuple[np.ndarray, list[str]]:
+    """The model's feature matrix for ``frame``.
 
     Parameters
     ----------
-    groups : array_like, shape (N,)
-        Configuration label of each row.
-    cv : {"loco", "groupkfold"}
-        Leave one configuration out, or :class:`~sklearn.model_selection.GroupKFold` with
-        ``n_splits`` folds.
-    n_splits : int
-        Folds for ``groupkfold``.
+    model : PropensityModel
+        A fitted model (e.g. from :func:`glassdyn.modelfile.load_model`).
+    frame : glassdyn.frame.Frame
+    compute : {"auto", "always", "never"}
+        Use the frame's per-atom columns named like the model's features when they are all
+        there (``auto``) or always (``never`` recomputes nothing); otherwise recompute them with
+        the descriptor parameters stored in the model (``model.metadata_["descriptor_params"]``,
+        :func:`glassdyn.descriptors.features_from_params`; the defaults when none are stored).
 
     Returns
     -------
-    list of (train_index, test_index)
-        No configuration ever appears on both sides.
-
-    Raises
-    ------
-    InputError
-        If there are too few configurations for the requested split.
+    X : ndarray, shape (N, F)
+        Columns in the model's training order, rows in frame order.
+    names : list of str
     """
-    g = _group_labels(groups)
-    n_conf = len(np.unique(g))
-    if cv == "loco":
-        if n_conf < 2:
-            raise InputError(f"leave-one-configuration-out needs at least 2 configurations, got {n_conf}; "
-                             "add configurations (more frames or dumps)")
-        splitter = LeaveOneGroupOut()
-    elif cv == "groupkfold":
-        if n_splits < 2:
-            raise InputError(f"GroupKFold needs n_splits >= 2, got {n_splits}")
-        if n_conf < n_splits:
-            raise InputError(f"GroupKFold with {n_splits} folds needs at least {n_splits} configurations, "
-                             f"got {n_conf}; lower --n-splits or add configurations")
-        splitter = GroupKFold(n_splits=n_splits)
-    else:
-        raise InputError(f"unknown split '{cv}'; choose 'loco' or 'groupkfold'")
-    idx = np.zeros((len(g), 1))
-    return [(tr, te) for tr, te in splitter.split(idx, groups=g)]
+    from .descriptors import features_from_params
+    names = [str(n) for n in model.feature_names_in_]
+    props = frame.properties
+    have = all(n in props for n in names)
+    if compute == "never" or (compute == "auto" and have):
+        if not have:
+            missing = [n for n in names if n not in props]
+            raise InputError(f"the dump lacks feature columns {', '.join(missing[:10])}"
+                             f"{' ...' if len(missing) > 10 else ''} needed by the model; let glassdyn compute "
+                             "them (--compute auto)", source=frame.source, frame=frame.index)
+        return np.column_stack([np.asarray(props[n], float) for n in names]), names
+    # no stored parameters (a model trained on feature columns): the default descriptors, whose
+    # names are checked against the model's below
+    params = (getattr(model, "metadata_", None) or {}).get("descriptor_params") or {}
+    table = features_from_params(frame, params)
+    values = np.asarray(table.values, float)
+    if not np.array_equal(np.asarray(table.ids), frame.ids):
+        pos = {int(i): k for k, i in enumerate(np.asarray(table.ids))}
+        values = values[[pos[int(i)] for i in frame.ids]]
+    try:
+        idx = check_feature_names(names, list(table.names), reorder=True,
+                                  context=getattr(model, "provenance_", None) or "the model")
+    except InputError as exc:
+        raise InputError(exc.detail, source=frame.source, frame=frame.index) from None
+    return values[:, idx], names
 
 
-@dataclass
-class ConfigurationScores:
-    """Scores computed separately on every configuration.
-
-    Attributes
-    ----------
-    groups : ndarray
-        Configuration labels.
-    pearson, spearman, r2, mae : ndarray, shape (n_configurations,)
-    """
-
-    groups: np.ndarray
-    pearson: np.ndarray
-    spearman: np.ndarray
-    r2: np.ndarray
-    mae: np.ndarray
-
-    METRICS = ("pearson", "spearman", "r2", "mae")
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        """``{metric: {"mean": ..., "std": ..., "n": ...}}`` over configurations (NaNs ignored)."""
-        out = {}
-        for m in self.METRICS:
-            v = np.asarray(getattr(self, m), float)
-            v = v[np.isfinite(v)]
-            out[m] = {"mean": float(v.mean()) if v.size else float("nan"),
-                      "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
-        return out
-
-    def to_dict(self) -> dict:
-        return {"groups": [x.item() if hasattr(x, "item") else x for x in self.groups],
-                **{m: [float(v) for v in getattr(self, m)] for m in self.METRICS},
-                "summary": self.summary()}
-
-
-def evaluate_by_configuration(y_true, y_pred, groups) -> ConfigurationScores:
-    """Pearson r, Spearman rho, R^2 and mean absolute error of each configuration.
-
-    Parameters
-    ----------
-    y_true, y_pred : array_like, shape (N,)
-    groups : array_like, shape (N,)
-
-    Returns
-    -------
-    ConfigurationScores
-        Correlations are NaN for a configuration with constant truth or prediction.
-    """
-    yt = np.asarray(y_true, float).reshape(-1)
-    yp = np.asarray(y_pred, float).reshape(-1)
-    g = _group_labels(groups)
-    labels = np.unique(g)
-    res = {m: np.full(len(labels), np.nan) for m in ConfigurationScores.METRICS}
-    for k, lab in enumerate(labels):  # loop over configurations, not atoms
-        m = g == lab
-        a, b = yt[m], yp[m]
-        res["mae"][k] = np.mean(np.abs(a - b))
-        ss = np.sum((a - a.mean()) ** 2)
-        res["r2"][k] = 1.0 - np.sum((a - b) ** 2) / ss if ss > 0 else np.nan
-        if len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0:
-            res["pearson"][k] = stats.pearsonr(a, b)[0]
-            res["spearman"][k] = stats.spearmanr(a, b)[0]
-    return ConfigurationScores(labels, **res)
-
-
-@dataclass
-class CVResult:
-    """Configuration-wise cross-validation result.
-
-    Attributes
-    ----------
-    scores : ConfigurationScores
-        Held-out scores of every configuration.
-    y_pred : ndarray (N,)
-        Out-of-fold prediction of every row.
-    y_std : ndarray (N,) or None
-        Out-of-fold GP standard deviation.
-    folds : list of dict
-        Per fold: ``test_groups``, ``selected_features``, ``n_train``.
-    params : dict
-        Model parameters, split, glassdyn version.
-    """
-
-    scores: ConfigurationScores
-    y_pred: np.ndarray
-    y_std: np.ndarray | None
-    folds: list
-    params: dict = field(default_factory=dict)
-
-    def summary(self) -> dict:
-        return self.scores.summary()
-
-    def to_dict(self) -> dict:
-        return {"scores": self.scores.to_dict(), "folds": self.folds, "params": self.params}
-
-
-def _jsonable(v):
-    if isinstance(v, (np.integer, np.floating, np.bool_)):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, tuple):
-        return list(v)
-    if callable(v):
-        return getattr(v, "__name__", repr(v))
-    return v
-
-
-def cross_validate(estimator: PropensityModel, X, y, groups, *, cv: str = "loco", n_splits: int = 5,
-                   feature_names: Sequence[str] | None = None) -> CVResult:
-    """Configuration-wise cross-validation of a :class:`PropensityModel`.
-
-    For each fold a clone of ``estimator`` is fitted on the training configurations only
-    (feature selection included) and scored on each held-out configuration separately.
-
-    Parameters
-    ----------
-    estimator : PropensityModel
-        Unfitted template (cloned per fold).
-    X : FeatureTable, DataFrame or array_like, shape (N, F)
-    y : array_like (N,)
-    groups : array_like (N,)
-        Configuration label of every row.
-    cv : {"loco", "groupkfold"}
-    n_splits : int
-        Folds of GroupKFold.
-
-    Returns
-    -------
-    CVResult
-    """
-    values, names = as_named_matrix(X, feature_names)
-    values, y, g = check_training_data(values, y, groups)
-    names = names or [f"x{i}" for i in range(values.shape[1])]
-    splits = configuration_splits(g, cv, n_splits)
-    y_pred = np.full(len(y), np.nan)
-    is_gp = getattr(estimator, "model", None) == "gp"
-    y_std = np.full(len(y), np.nan) if is_gp else None
-    folds = []
-    for tr, te in splits:
-        assert not set(np.unique(g[tr])) & set(np.unique(g[te]))
-        est = clone(estimator).fit(values[tr], y[tr], g[tr], feature_names=names)
-        if is_gp:
-            y_pred[te], y_std[te] = est.predict(values[te], return_std=True, feature_names=names)
-        else:
-            y_pred[te] = est.predict(values[te], feature_names=names)
-        folds.append({"test_groups": [_jsonable(v) for v in np.unique(g[te])],
-                      "selected_features": list(est.selected_features_), "n_train": est.n_train_})
-    scores = evaluate_by_configuration(y, y_pred, g)
-    params = {k: _jsonable(v) for k, v in estimator.get_params().items()}
-    params.update(cv=cv, n_splits=n_splits if cv == "groupkfold" else len(splits), glassdyn_version=_version())
-    return CVResult(scores, y_pred, y_std, folds, params)
-
-
-def learning_curve_features(estimator: PropensityModel, X, y, groups, n_features_list: Sequence[int], *,
-                            cv: str = "loco", n_splits: int = 5, metric: str = "pearson",
-                            feature_names: Sequence[str] | None = None) -> dict:
-    """Held-out score against the number of selected features.
-
-    ``estimator.select`` must be set; selection is redone inside every training fold.
-
-    Returns
-    -------
-    dict
-        ``n_features`` (list), ``mean``, ``std`` (of ``metric`` over held-out configurations),
-        ``metric``, ``per_configuration`` (list of arrays).
-    """
-    if getattr(estimator, "select", None) is None:
-        raise InputError("a learning curve in the number of features needs a selection method (select=...)")
-    means, stds, per = [], [], []
-    for k in n_features_list:
-        res = cross_validate(clone(estimator).set_params(n_features=int(k)), X, y, groups, cv=cv,
-                             n_splits=n_splits, feature_names=feature_names)
-        s = res.summary()[metric]
-        means.append(s["mean"]), stds.append(s["std"]), per.append(getattr(res.scores, metric))
-    return {"x": "n_features", "n_features": [int(k) for k in n_features_list], "mean": means, "std": stds,
-            "metric": metric, "per_configuration": per}
-
-
-def learning_curve_size(estimator: PropensityModel, X, y, groups, train_sizes: Sequence[float] = (0.1, 0.25, 0.5, 1.0),
-                        *, cv: str = "loco", n_splits: int = 5, metric: str = "pearson", seed: int = 0,
-                        feature_names: Sequence[str] | None = None) -> dict:
-    """Held-out score against the number of training particles.
-
-    In every fold the training rows are subsampled (seeded, without replacement) to each
-    fraction (values <= 1) or count (values > 1) of ``train_sizes``; test configurations are
-    always scored in full.
-
-    Returns
-    -------
-    dict
-        ``train_sizes`` (mean number of training rows), ``mean``, ``std``, ``metric``.
-    """
-    values, names = as_named_matrix(X, feature_names)
-    values, y, g = check_training_data(values, y, groups)
-    names = names or [f"x{i}" for i in range(values.shape[1])]
-    splits = configuration_splits(g, cv, n_splits)
-    rng = np.random.default_rng(seed)
-    sizes, means, stds = [], [], []
-    for s in train_sizes:
-        y_pred = np.full(len(y), np.nan)
-        used = []
-        for tr, te in splits:
-            n = int(round(s * len(tr))) if s <= 1 else int(s)
-            n = max(2, min(n, len(tr)))
-            sub = np.sort(rng.choice(tr, size=n, replace=False))
-            est = clone(estimator).fit(values[sub], y[sub], g[sub], feature_names=names)
-            y_pred[te] = est.predict(values[te], feature_names=names)
-            used.append(n)
-        sc = evaluate_by_configuration(y, y_pred, g).summary()[metric]
-        sizes.append(float(np.mean(used))), means.append(sc["mean"]), stds.append(sc["std"])
-    return {"x": "train_size", "train_sizes": sizes, "mean": means, "std": stds, "metric": metric}
-
-
-# ============================================================================ decorrelated subsample
-def subsample_min_distance(frame_or_positions, min_distance: float, *, box=None, seed: int = 0,
-                           candidates=None) -> np.ndarray:
-    """Particles kept so that every pair is at least ``min_distance`` apart (periodic).
-
-    A random maximal set: particles get a random priority (seeded) and are accepted in that
-    order unless an already accepted particle lies closer than ``min_distance``. The result is
-    the same as that sequential rule but computed in vectorised rounds (a particle is decided
-    when it has the best priority among its undecided neighbours), using
-    :func:`glassdyn.neighbors.neighbor_list`.
-
-    Parameters
-    ----------
-    frame_or_positions : Frame or array_like (N, d)
-    min_distance : float
-        Decorrelation length (length units); must be below half the box width.
-    box : Box, optional
-        Needed with plain positions.
-    seed : int
-    candidates : array_like of int or bool mask, optional
-        Restrict the choice to these rows (e.g. one particle type).
-
-    Returns
-    -------
-    ndarray of int
-        Sorted row indices of the kept particles.
-    """
-    from .frame import Frame
-    from .neighbors import neighbor_list
-    if isinstance(frame_or_positions, Frame):
-        frame = frame_or_positions
-    else:
-        if box is None:
-            raise InputError("subsampling plain positions needs the periodic box (box=...)")
-        pos = np.asarray(frame_or_positions, float)
-        frame = Frame(pos, np.ones(len(pos), dtype=np.int64), box)
-    n = frame.n_atoms
-    cand = np.ones(n, bool)
-    if candidates is not None:
-        c = np.asarray(candidates)
-        cand = c.astype(bool) if c.dtype == bool else np.isin(np.arange(n), c)
-    if min_distance <= 0:
-        return np.flatnonzero(cand)
-    nl = neighbor_list(frame, float(min_distance))
-    mask = cand[nl.i] & cand[nl.j]
-    i, j = nl.i[mask], nl.j[mask]
-    prio = np.random.default_rng(seed).permutation(n).astype(np.int64)
-    state = np.where(cand, 0, -1)  # 0 undecided, 1 kept, -1 removed
-    big = np.iinfo(np.int64).max
-    while np.any(state == 0):
-        und = (state[i] == 0) & (state[j] == 0)
-        best = np.full(n, big)
-        np.minimum.at(best, i[und], prio[j[und]])
-        accept = (state == 0) & (prio < best)
-        state[accept] = 1
-        hit = accept[i] & (state[j] == 0)
-        state[j[hit]] = -1
-    return np.flatnonzero(state == 1)
-
-
-# ============================================================================ classification
-def configuration_features(table, feature_names: Sequence[str] | None = None,
-                           extra: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Configuration-level features: mean and standard deviation of every per-particle feature,
-    plus any extra per-configuration numbers (e.g. graph metrics).
-
-    Parameters
-    ----------
-    table : FeatureTable, DataFrame or array_like (N, F)
-    extra : mapping of str -> float, optional
-        Per-configuration quantities (the Swanson graph metrics, energies, ...).
-
-    Returns
-    -------
-    dict
-        ``{"<name>_mean": ..., "<name>_std": ..., **extra}`` (insertion ordered).
-    """
-    values, names = as_named_matrix(table, feature_names)
-    names = names or [f"x{i}" for i in range(values.shape[1])]
-    out: dict[str, float] = {}
-    mean = np.nanmean(values, axis=0)
-    std = np.nanstd(values, axis=0)
-    for k, n in enumerate(names):
-        out[f"{n}_mean"] = float(mean[k])
-    for k, n in enumerate(names):
-        out[f"{n}_std"] = float(std[k])
-    for k, v in (extra or {}).items():
-        out[str(k)] = float(v)
-    return out
-
-
-@dataclass
-class ClassificationResult:
-    """Nested cross-validation of a configuration classifier.
-
-    Attributes
-    ----------
-    auc : ndarray (outer_splits,)
-        ROC AUC of every outer test fold.
-    accuracy : ndarray (outer_splits,)
-        Accuracy at the default threshold of every outer test fold.
-    best_params : list of dict
-        Hyperparameters chosen by the inner grid search of every outer fold.
-    scores : ndarray (n_configurations,)
-        Out-of-fold probability of the positive class (``classes[1]``).
-    classes : list
-        The two labels, negative then positive.
-    feature_names : list of str
-    params : dict
-    """
-
-    auc: np.ndarray
-    accuracy: np.ndarray
-    best_params: list
-    scores: np.ndarray
-    labels: np.ndarray
-    classes: list
-    feature_names: list
-    params: dict
-
-    @property
-    def auc_mean(self) -> float:
-        return float(np.mean(self.auc))
-
-    @property
-    def auc_std(self) -> float:
-        return float(np.std(self.auc, ddof=1)) if len(self.auc) > 1 else 0.0
-
-    def to_dict(self) -> dict:
-        return {"auc": self.auc.tolist(), "auc_mean": self.auc_mean, "auc_std": self.auc_std,
-                "accuracy": self.accuracy.tolist(), "accuracy_mean": float(np.mean(self.accuracy)),
-                "best_params": [{k: _jsonable(v) for k, v in p.items()} for p in self.best_params],
-                "classes": [_jsonable(c) for c in self.classes], "scores": self.scores.tolist(),
-                "labels": [_jsonable(c) for c in self.labels], "feature_names": self.feature_names,
-                "params": self.params}
-
-
-_CLASSIFIER_GRIDS = {
-    "logistic": {"clf__C": [0.01, 0.1, 1.0, 10.0, 100.0]},
-    "mlp": {"clf__hidden_layer_sizes": [(16,), (32, 16)], "clf__alpha": [1e-4, 1e-2, 1.0]},
-    "forest": {"clf__max_depth": [2, 4, None], "clf__min_samples_leaf": [1, 3]},
-}
-
-
-def _make_classifier(model: str, seed: int):
-    if model == "logistic":
-        from sklearn.linear_model import LogisticRegression
-        return LogisticRegression(max_iter=5000)
-    if model == "mlp":
-        from sklearn.neural_network import MLPClassifier
-        return MLPClassifier(max_iter=2000, random_state=seed)
-    if model == "forest":
-        from sklearn.ensemble import RandomForestClassifier
-        return RandomForestClassifier(n_estimators=200, random_state=seed)
-    raise InputError(f"unknown classifier '{model}'; choose logistic, mlp or forest")
-
-
-def classify_configurations(features, labels, *, feature_names: Sequence[str] | None = None,
-                            model: str = "logistic", outer_splits: int = 5, inner_splits: int = 3,
-                            param_grid: Mapping | None = None, seed: int = 0) -> ClassificationResult:
-    """Classify whole configurations (liquid vs glass, fast vs slow cooling) with nested CV.
-
-    The outer loop (:class:`~sklearn.model_selection.StratifiedKFold`, shuffled with ``seed``)
-    holds out configurations for testing; inside each outer training set a
-    :class:`~sklearn.model_selection.GridSearchCV` (stratified ``inner_splits`` folds, ROC AUC)
-    chooses the hyperparameters, so the test folds never influence any choice.
-
-    Parameters
-    ----------
-    features : sequence of dict, DataFrame, or array_like (n_configurations, F)
-        One row per configuration; dicts (e.g. from :func:`configuration_features`) must share
-        their keys.
-    labels : array_like (n_configurations,)
-        Two classes. The positive class (AUC) is the larger label in sorted order.
-    model : {"logistic", "mlp", "forest"}
-        StandardScaler + logistic regression, MLP or random forest.
-    outer_splits, inner_splits : int
-    param_grid : mapping, optional
-        Grid over the ``clf__...`` parameters (a default grid per model otherwise).
-    seed : int
-
-    Returns
-    -------
-    ClassificationResult
-    """
-    from sklearn.metrics import accuracy_score, roc_auc_score
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if isinstance(features, Sequence) and len(features) and isinstance(features[0], Mapping):
-        names = list(features[0].keys())
-        for k, f in enumerate(features):
-            if list(f.keys()) != names:
-                missing = set(names) - set(f)
-                extra = set(f) - set(names)
-                raise InputError(f"configuration {k} has different features from configuration 0 "
-                                 f"(missing {sorted(missing)}, extra {sorted(extra)})")
-        X = np.array([[f[n] for n in names] for f in features], dtype=float)
-    else:
-        X, names = as_named_matrix(features, feature_names)
-        names = names or [f"x{i}" for i in range(X.shape[1])]
-    y_raw = np.asarray(labels).reshape(-1)
-    if len(y_raw) != len(X):
-        raise InputError(f"{len(y_raw)} labels for {len(X)} configurations")
-    classes = sorted(np.unique(y_raw).tolist())
-    if len(classes) != 2:
-        raise InputError(f"classification needs exactly two classes, got {len(classes)} ({classes})")
-    y = (y_raw == classes[1]).astype(int)
-    counts = np.bincount(y, minlength=2)
-    need = max(outer_splits, 2)
-    if counts.min() < need:
-        raise InputError(f"each class needs at least {need} configurations for {outer_splits} outer folds; "
-                         f"got {counts[0]} '{classes[0]}' and {counts[1]} '{classes[1]}'")
-    bad = ~np.all(np.isfinite(X), axis=1)
-    if bad.any():
-        raise InputError(f"configurations {np.flatnonzero(bad).tolist()} have NaN or infinite features")
-    pipe = Pipeline([("scale", StandardScaler()), ("clf", _make_classifier(model, seed))])
-    grid = dict(param_grid) if param_grid is not None else _CLASSIFIER_GRIDS[model]
-    outer = StratifiedKFold(n_splits=outer_splits, shuffle=True, random_state=seed)
-    aucs, accs, best, scores = [], [], [], np.full(len(y), np.nan)
-    for tr, te in outer.split(X, y):
-        inner_k = int(min(inner_splits, np.bincount(y[tr], minlength=2).min()))
-        if inner_k < 2:
-            raise InputError("too few configurations per class for the inner cross-validation; add configurations")
-        inner = StratifiedKFold(n_splits=inner_k, shuffle=True, random_state=seed + 1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            search = GridSearchCV(pipe, grid, scoring="roc_auc", cv=inner, refit=True).fit(X[tr], y[tr])
-        p = search.predict_proba(X[te])[:, 1]
-        scores[te] = p
-        aucs.append(roc_auc_score(y[te], p))
-        accs.append(accuracy_score(y[te], (p >= 0.5).astype(int)))
-        best.append(dict(search.best_params_))
-    params = {"model": model, "outer_splits": outer_splits, "inner_splits": inner_splits, "seed": seed,
-              "param_grid": {k: [_jsonable(x) for x in v] for k, v in grid.items()},
-              "glassdyn_version": _version()}
-    return ClassificationResult(np.array(aucs), np.array(accs), best, scores, y_raw, classes, names, params)
+def predict_with_std(model: PropensityModel, X, feature_names=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(prediction, predictive standard deviation or None) for a feature matrix in the model's
+    column order; the standard deviation exists for the Gaussian-process model only."""
+    if model.model == "gp":
+        mean, std = model.predict(X, return_std=True, feature_names=feature_names)
+        return np.asarray(mean, float), np.asarray(std, float)
+    return np.asarray(model.predict(X, feature_names=feature_names), float), None

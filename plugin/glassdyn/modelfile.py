@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,10 +40,11 @@ import numpy as np
 
 from ._atomic import write_bytes_atomic
 from .errors import GlassdynError, InputError
-from .learn import MODELS, PropensityModel, _jsonable
+from ._util import glassdyn_version, json_default, to_jsonable
+from .learn import MODELS, PropensityModel
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SUFFIX", "TRUSTED_TYPES", "ALLOWED_TYPES", "save_model",
-           "load_model", "read_meta"]
+           "load_model", "load_model_cached", "read_meta"]
 
 FORMAT = "glassdyn-model"
 FORMAT_VERSION = 1
@@ -106,25 +109,24 @@ def save_model(model: PropensityModel, path, *, descriptor_params: Mapping | Non
     -------
     Path
     """
-    from . import __version__
     if not hasattr(model, "estimator_"):
         raise GlassdynError("cannot save an unfitted model; call fit() first")
     path = Path(path)
     kind = model.model
-    params = {k: _jsonable(v) for k, v in model.get_params().items()}
+    params = {k: to_jsonable(v) for k, v in model.get_params().items()}
     if callable(model.select):
         params["select"] = getattr(model.select, "__name__", "custom")
     meta: dict[str, Any] = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "glassdyn_version": __version__,
+        "format": FORMAT, "format_version": FORMAT_VERSION, "glassdyn_version": glassdyn_version(),
         "model": kind, "params": params,
         "feature_names": [str(n) for n in model.feature_names_in_],
         "support": [int(i) for i in model.support_],
         "selected_features": list(model.selected_features_),
-        "n_train": int(model.n_train_), "train_groups": [_jsonable(g) for g in model.train_groups_],
+        "n_train": int(model.n_train_), "train_groups": [to_jsonable(g) for g in model.train_groups_],
         "target": target,
-        "descriptor_params": json.loads(json.dumps(descriptor_params or {}, default=_jsonable)),
-        "metrics": json.loads(json.dumps(metrics or {}, default=_jsonable)),
-        "extra": json.loads(json.dumps(extra or {}, default=_jsonable)),
+        "descriptor_params": json.loads(json.dumps(descriptor_params or {}, default=json_default)),
+        "metrics": json.loads(json.dumps(metrics or {}, default=json_default)),
+        "extra": json.loads(json.dumps(extra or {}, default=json_default)),
     }
     arrays = {"scaler_mean": np.asarray(model.scaler_.mean_, float),
               "scaler_scale": np.asarray(model.scaler_.scale_, float),
@@ -267,7 +269,6 @@ def load_model(path) -> PropensityModel:
     """
     from sklearn.preprocessing import StandardScaler
 
-    from . import __version__
     z, path = _open(path)
     with z:
         meta = _parse_meta(z, path)
@@ -290,6 +291,8 @@ def load_model(path) -> PropensityModel:
         if key not in arrays or arrays[key].shape != (k,) or arrays[key].dtype.kind != "f":
             raise InputError(f"arrays.npz lacks a float '{key}' of length {k}", source=str(path))
     params = dict(meta["params"])
+    if "seed" in params and "random_state" not in params:  # files written before glassdyn used random_state
+        params["random_state"] = params.pop("seed")
     known = PropensityModel().get_params()
     params = {p: v for p, v in params.items() if p in known}
     if isinstance(params.get("hidden_layer_sizes"), list):
@@ -333,7 +336,32 @@ def load_model(path) -> PropensityModel:
     model.train_groups_ = list(meta.get("train_groups", []))
     model.metadata_ = meta
     model.source_ = str(path)
-    v = meta.get("glassdyn_version")
-    model._context = (f"model file {path} (trained with glassdyn {v}" +
-                      (f"; this is glassdyn {__version__})" if v != __version__ else ")"))
+    v, now = meta.get("glassdyn_version"), glassdyn_version()
+    model.provenance_ = (f"model file {path} (trained with glassdyn {v}" +
+                         (f"; this is glassdyn {now})" if v != now else ")"))
     return model
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 4
+
+
+def load_model_cached(path) -> PropensityModel:
+    """:func:`load_model`, remembered by path, modification time and size (at most four files).
+
+    The front ends (OVITO modifiers evaluated on every frame, MDAnalysis analyses) load the same
+    file many times; a changed file on disk is loaded again.
+    """
+    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise InputError("model file not found; choose a .gdm file written by 'glassdyn train'",
+                         source=path) from None
+    key = (path, st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        _CACHE[key] = load_model(path)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return _CACHE[key]

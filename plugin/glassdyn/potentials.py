@@ -24,7 +24,8 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["PairPotential", "PRESETS", "get_potential", "TERNARY_SMOOTHING"]
+__all__ = ["PairPotential", "PRESETS", "get_potential", "default_potential_name", "resolve_potential",
+           "TERNARY_SMOOTHING"]
 
 #: C0, C2, C4 of the ternary2d smoothing polynomial 4 eps (C0 + C2 x^2 + C4 x^4), x = r / sigma.
 TERNARY_SMOOTHING = (0.04049023795, -0.00970155098, 0.00062012616)
@@ -186,3 +187,44 @@ def get_potential(potential) -> PairPotential:
     except KeyError:
         raise InputError(f"unknown potential '{potential}'; presets are {sorted(PRESETS)}, "
                          "or build a glassdyn.potentials.PairPotential") from None
+
+
+def default_potential_name(dimension: int, n_types: int) -> str:
+    """The preset that ``"auto"`` means for data of this dimension and number of types.
+
+    3D: ``ka3d``; 2D with three types: ``ternary2d``; other 2D data: ``ka2d``. This is the one
+    rule every front end (command line, OVITO, MDAnalysis, the demo) uses for ``potential="auto"``.
+    """
+    if int(dimension) == 3:
+        return "ka3d"
+    return "ternary2d" if int(n_types) == 3 else "ka2d"
+
+
+def resolve_potential(potential, frame) -> PairPotential | None:
+    """The pair potential to use for ``frame``, checked against its types and dimension.
+
+    Parameters
+    ----------
+    potential : PairPotential, str or None
+        A potential, a preset name, ``"auto"`` (:func:`default_potential_name` of the frame's
+        dimension and number of types), or None / ``"none"`` (no potential: the result is None).
+    frame : glassdyn.frame.Frame
+        The data (its types must be known to the potential).
+
+    Raises
+    ------
+    InputError
+        Unknown preset; types unknown to the potential (naming the atoms); a preset of the
+        other dimension.
+    """
+    if potential is None or (isinstance(potential, str) and potential.lower() == "none"):
+        return None
+    if isinstance(potential, str) and potential == "auto":
+        potential = default_potential_name(frame.dimension, frame.n_types)
+    pot = get_potential(potential)
+    if pot.dimension is not None and pot.dimension != frame.dimension:
+        raise InputError(f"potential '{pot.name}' is {pot.dimension}D but the data are {frame.dimension}D; "
+                         "choose a potential of the right dimension (or 'auto')",
+                         source=frame.source, frame=frame.index)
+    pot.check_types(frame.types, frame.ids, source=frame.source, frame=frame.index)
+    return pot

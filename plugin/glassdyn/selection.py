@@ -34,14 +34,17 @@ from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
+from sklearn.exceptions import ConvergenceWarning
 
 from .errors import GlassdynError, InputError
-from .imbalance import (_REL, _check_rules, _check_tables, _exact_rows, _exact_sqdist, _import_dadapy,
-                        _nn_from_candidates, _nn_pairs, _rank_counts_multi, _rank_values, _resolve_nn, _Sorted1D, _version,
-                        constant_columns, split_configurations, standardize_configurations)
+from ._util import glassdyn_version
+from .imbalance import (REL_MARGIN, Sorted1D, check_tables, check_tie_rules, exact_rows, exact_sqdist, import_dadapy,
+                        nn_from_candidates, nn_pairs, rank_counts_multi, rank_values, resolve_nn, split_configurations,
+                        standardize_configurations)
+from .stats import constant_columns
 
 __all__ = ["SelectionResult", "RandomBaseline", "greedy_supervised", "greedy_unsupervised", "lasso_selection",
-           "random_orders", "prepare_features", "RANDOM_CONTROL"]
+           "random_orders", "prepare_features", "lasso_supports", "lasso_order", "RANDOM_CONTROL"]
 
 RANDOM_CONTROL = "random_control"
 _K_HINT = 16
@@ -61,11 +64,11 @@ class SelectionResult:
         Names of the picked features, in the order picked (for Lasso: order of first appearance).
     indices : list of int
         Their column indices in the input table (``random_control`` = the appended last column).
-    curve : ndarray (n_select,)
-        The objective after d = 1..n_select picks, mean over configurations.
-    curve_per_config : ndarray (C, n_select)
+    curve : ndarray (n_features,)
+        The objective after d = 1..n_features picks, mean over configurations.
+    curve_per_config : ndarray (C, n_features)
         The objective per configuration.
-    curves : dict of str -> ndarray (C, n_select)
+    curves : dict of str -> ndarray (C, n_features)
         Named component curves: supervised ``subset_to_target`` (= the objective) and ``target_to_subset``;
         unsupervised ``symmetric`` (= the objective), ``full_to_subset``, ``subset_to_full``.
     subsets : list of list of int
@@ -100,13 +103,13 @@ class RandomBaseline:
 
     Attributes
     ----------
-    orders : ndarray (n_orders, n_select) of int
+    orders : ndarray (n_orders, n_features) of int
         The random orders (column indices).
-    curves : ndarray (n_orders, C, n_select)
+    curves : ndarray (n_orders, C, n_features)
         Objective of every order, per configuration, after d picks.
-    curve : ndarray (n_select,)
+    curve : ndarray (n_features,)
         Mean over orders and configurations.
-    spread : ndarray (n_select,)
+    spread : ndarray (n_features,)
         Standard deviation over orders of the configuration-averaged curve.
     params : dict
     """
@@ -125,7 +128,7 @@ class RandomBaseline:
 # ----------------------------------------------------------------------------------------------------
 # preparation
 # ----------------------------------------------------------------------------------------------------
-def prepare_features(features: Any, names: Sequence[str] | None = None, groups: Any = None,
+def prepare_features(features: Any, feature_names: Sequence[str] | None = None, groups: Any = None,
                      target: Any = None, *, random_control: bool = False, seed: int = 0,
                      standardize: bool = True, select: Sequence[str] | None = None,
                      drop_constant: bool = True, return_columns: bool = False) -> tuple:
@@ -134,7 +137,7 @@ def prepare_features(features: Any, names: Sequence[str] | None = None, groups: 
     Parameters
     ----------
     features : array (N, F) or list of (N_c, F) arrays
-    names : list of F str, optional (default ``f0, f1, ...``)
+    feature_names : list of F str, optional (default ``f0, f1, ...``)
     groups : array (N,), optional
     target : array (N,) or list, optional
     random_control : bool
@@ -157,9 +160,9 @@ def prepare_features(features: Any, names: Sequence[str] | None = None, groups: 
     """
     Xs = split_configurations(features, groups)
     F = Xs[0].shape[1]
-    names = [f"f{k}" for k in range(F)] if names is None else [str(s) for s in names]
+    names = [f"f{k}" for k in range(F)] if feature_names is None else [str(s) for s in feature_names]
     ps = None if target is None else split_configurations(target, groups)
-    _check_tables(Xs, ps, names)
+    check_tables(Xs, ps, names)
     columns = list(range(F))
     if select:
         keep = [k for k, nm in enumerate(names) if any(fnmatch.fnmatchcase(nm, pat) for pat in select)]
@@ -233,7 +236,7 @@ class _StepNN:
         cols = self.S + [f]
         a = x[:, cols]
         if not self.S:
-            return _nn_pairs(a, nn_ties, rng, self.n_jobs)
+            return nn_pairs(a, nn_ties, rng, self.n_jobs)
         xf = x[:, f]
         d2 = self.d2 + (xf[self.idx] - xf[:, None]) ** 2
         d2[self.self_mask] = np.inf
@@ -244,15 +247,15 @@ class _StepNN:
         k2 = np.argmin(d2, axis=1)
         d2 = np.column_stack([v1, d2[rr, k2]])
         idx = np.column_stack([self.idx[rr, k1], self.idx[rr, k2]])
-        i, j, failed = _nn_from_candidates(a, d2, idx, bound=self.bound, return_failed=True)
+        i, j, failed = nn_from_candidates(a, d2, idx, bound=self.bound, return_failed=True)
         if failed.size:
             dd, ii = cKDTree(a).query(a[failed], k=3, workers=self.n_jobs)
-            i2, j2 = _nn_from_candidates(a, dd * dd, ii, rows=failed)
+            i2, j2 = nn_from_candidates(a, dd * dd, ii, rows=failed)
             i = np.concatenate([i, i2])
             j = np.concatenate([j, j2])
             o = np.argsort(i, kind="stable")
             i, j = i[o], j[o]
-        return _resolve_nn(i, j, n, nn_ties, rng)
+        return resolve_nn(i, j, n, nn_ties, rng)
 
 
 class _FullRanks:
@@ -303,12 +306,12 @@ class _FullRanks:
                     for r in np.nonzero((e > 1).any(axis=1))[0]:
                         eq_rows[int(rows[r])] = e[r].copy()
             else:
-                tol = _REL * (sq[rows][:, None] + sq.max()) + 1e-300
+                tol = REL_MARGIN * (sq[rows][:, None] + sq.max()) + 1e-300
                 close = np.diff(sv, axis=1) <= 2 * tol
                 bad = np.nonzero(close.any(axis=1) | (sv[:, 0] <= tol[:, 0]))[0]
                 np.put_along_axis(lr, o, np.broadcast_to(pos.astype(dtype), (rows.size, n)), axis=1)
                 if bad.size:
-                    dd = _exact_rows(x, rows[bad])
+                    dd = exact_rows(x, rows[bad])
                     dd[np.arange(bad.size), rows[bad]] = np.inf
                     for r, row in zip(bad, dd):
                         srt = np.sort(row)
@@ -351,7 +354,7 @@ class _SubsetCounts:
     def __init__(self, x: np.ndarray, S: list[int], pi: np.ndarray, pj: np.ndarray, cands: list[int]):
         self.x, self.S, self.pi, self.pj = x, list(S), pi, pj
         xS = x[:, self.S]
-        self.t0 = _exact_sqdist(xS, pi, pj)
+        self.t0 = exact_sqdist(xS, pi, pj)
         dmax = np.max((x[pi][:, cands] - x[pj][:, cands]) ** 2, axis=1)
         radius = np.sqrt(self.t0 + dmax) * (1 + 1e-7) + 1e-300
         self.sparse = False
@@ -363,7 +366,7 @@ class _SubsetCounts:
             cols = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64, count=int(lens.sum()))
             keep = cols != pi[rows]
             self.rows, self.cols = rows[keep], cols[keep]
-            self.b = _exact_sqdist(xS, pi[self.rows], self.cols)
+            self.b = exact_sqdist(xS, pi[self.rows], self.cols)
             self.sparse = True
 
     def counts(self, f: int) -> tuple[np.ndarray, np.ndarray]:
@@ -390,7 +393,7 @@ class _SubsetCounts:
         chunk = max(1, int(2_000_000 // n))
         for s in range(0, redo.size, chunk):
             q = redo[s:s + chunk]
-            dd = _exact_rows(a, pi[q])
+            dd = exact_rows(a, pi[q])
             dd[np.arange(q.size), pi[q]] = np.inf
             tq = t[q][:, None]
             n_less[q] = np.count_nonzero(dd < tq, axis=1)
@@ -416,7 +419,7 @@ def _map(fn, items, n_jobs):
 def _dadapy_target_candidates(x: np.ndarray, target: np.ndarray | None, S: list[int], cands: list[int],
                               maxk: int | None) -> np.ndarray:
     """dadapy: (2, len(cands)) [Delta(target -> S+f), Delta(S+f -> target)]; target None = full space."""
-    MetricComparisons = _import_dadapy()
+    MetricComparisons = import_dadapy()
     from dadapy._utils.utils import compute_nn_distances
     n = x.shape[0]
     mk = n - 1 if maxk is None else int(min(maxk, n - 1))
@@ -437,31 +440,31 @@ def _dadapy_target_candidates(x: np.ndarray, target: np.ndarray | None, S: list[
 # greedy selection
 # ----------------------------------------------------------------------------------------------------
 def _common_params(**kw) -> dict:
-    kw["glassdyn_version"] = _version()
+    kw["glassdyn_version"] = glassdyn_version()
     return kw
 
 
-def _prepare(features, names, groups, target, n_select, ties: str, nn_ties: str, backend: str | None = None,
+def _prepare(features, feature_names, groups, target, n_features, ties: str, nn_ties: str, backend: str | None = None,
              **prepare_kw):
-    """Check the tie rules, run :func:`prepare_features`, check ``n_select`` (None: every feature)
+    """Check the tie rules, run :func:`prepare_features`, check ``n_features`` (None: every feature)
     and the ``backend`` (when given).
 
-    Returns ``(Xs, ps, names, n_select, columns)``; ``columns[k]`` is the input column of ``names[k]``.
+    Returns ``(Xs, ps, names, n_features, columns)``; ``columns[k]`` is the input column of ``names[k]``.
     """
-    _check_rules(ties, nn_ties)
-    Xs, ps, names, columns = prepare_features(features, names, groups, target, return_columns=True,
+    check_tie_rules(ties, nn_ties)
+    Xs, ps, names, columns = prepare_features(features, feature_names, groups, target, return_columns=True,
                                               **prepare_kw)
     F = len(names)
-    n_select = F if n_select is None else int(n_select)
-    if not 1 <= n_select <= F:
-        raise InputError(f"n_select must be between 1 and the number of features ({F}), got {n_select}")
+    n_features = F if n_features is None else int(n_features)
+    if not 1 <= n_features <= F:
+        raise InputError(f"n_features must be between 1 and the number of features ({F}), got {n_features}")
     if backend is not None and backend not in ("exact", "dadapy"):
         raise GlassdynError(f"backend must be 'exact' or 'dadapy', got {backend!r}")
-    return Xs, ps, names, n_select, columns
+    return Xs, ps, names, n_features, columns
 
 
-def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
-                      n_select: int | None = None, random_control: bool = False, standardize: bool = True,
+def greedy_supervised(features: Any, target: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
+                      n_features: int | None = None, random_control: bool = False, standardize: bool = True,
                       select: Sequence[str] | None = None, drop_constant: bool = True,
                       ties: str = "strict", nn_ties: str = "average",
                       seed: int = 0, backend: str = "exact", maxk: int | None = None, reverse: bool = True,
@@ -474,10 +477,10 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
         Per-particle features (columns named by ``names``).
     target : array (N,) or list of (N_c,) arrays
         The target, e.g. the propensity.
-    names : list of F str, optional
+    feature_names : list of F str, optional
     groups : array (N,), optional
         Configuration label per row (one array input).
-    n_select : int, optional
+    n_features : int, optional
         Number of picks (default: all features).
     random_control : bool
         Append an N(0, 1) ``random_control`` column (drawn with ``seed``); it should be picked late.
@@ -505,16 +508,16 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
     -------
     SelectionResult
     """
-    Xs, ps, names, n_select, columns = _prepare(features, names, groups, target, n_select, ties, nn_ties, backend,
+    Xs, ps, names, n_features, columns = _prepare(features, feature_names, groups, target, n_features, ties, nn_ties, backend,
                                        random_control=random_control, seed=seed, standardize=standardize,
                                        select=select, drop_constant=drop_constant)
     F = len(names)
     C = len(Xs)
     rngs = [np.random.default_rng([seed, c]) for c in range(C)]
     use_table = backend == "exact" and target_table
-    sps = [_Sorted1D(p[:, 0]) if p.shape[1] == 1 else None for p in ps]
+    sps = [Sorted1D(p[:, 0]) if p.shape[1] == 1 else None for p in ps]
     ttabs = _map(_FullRanks, ps, n_jobs) if use_table else None
-    target_pairs = [_nn_pairs(p, nn_ties, rngs[c]) for c, p in enumerate(ps)] if reverse else None
+    target_pairs = [nn_pairs(p, nn_ties, rngs[c]) for c, p in enumerate(ps)] if reverse else None
 
     def rank_in_target(c, i, j):
         p = ps[c]
@@ -522,13 +525,13 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
             return ttabs[c].lookup(i, j)
         if sps[c] is not None:
             return sps[c].ranks(i, j)
-        return _rank_counts_multi(p, i, j)
+        return rank_counts_multi(p, i, j)
 
     S: list[int] = []
-    fwd = np.empty((C, n_select))
-    bwd = np.full((C, n_select), np.nan)
+    fwd = np.empty((C, n_features))
+    bwd = np.full((C, n_features), np.nan)
     cand_hist = []
-    for step in range(n_select):
+    for step in range(n_features):
         cands = [f for f in range(F) if f not in S]
 
         def eval_config(c):
@@ -541,7 +544,7 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
             for q, f in enumerate(cands):
                 i, j, w = nn.pairs(f, nn_ties, rngs[c])
                 n_less, n_eq = rank_in_target(c, i, j)
-                vals[q] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+                vals[q] = _weighted_rank_mean(i, w, rank_values(n_less, n_eq, ties, rngs[c]), n)
             return vals
 
         vals = np.array(_map(eval_config, list(range(C)), n_jobs))       # (C, n_cands)
@@ -559,26 +562,26 @@ def greedy_supervised(features: Any, target: Any, *, names: Sequence[str] | None
                 x = Xs[c][:, S]
                 i, j, w = target_pairs[c]
                 if x.shape[1] == 1:
-                    n_less, n_eq = _Sorted1D(x[:, 0]).ranks(i, j)
+                    n_less, n_eq = Sorted1D(x[:, 0]).ranks(i, j)
                 else:
-                    n_less, n_eq = _rank_counts_multi(x, i, j)
-                return _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), x.shape[0])
+                    n_less, n_eq = rank_counts_multi(x, i, j)
+                return _weighted_rank_mean(i, w, rank_values(n_less, n_eq, ties, rngs[c]), x.shape[0])
 
             bwd[:, step] = _map(back, list(range(C)), n_jobs)
     curves = {"subset_to_target": fwd}
     if reverse:
         curves["target_to_subset"] = bwd
-    params = _common_params(mode="supervised", n_select=n_select, random_control=random_control,
+    params = _common_params(mode="supervised", n_features=n_features, random_control=random_control,
                             standardize=standardize, select=list(select) if select else None, ties=ties,
-                            nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, names=names,
+                            nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, feature_names=names,
                             n_configurations=C, n_points=[int(x.shape[0]) for x in Xs])
     return SelectionResult(order=[names[k] for k in S], indices=[columns[k] for k in S], curve=fwd.mean(axis=0),
-                           curve_per_config=fwd, curves=curves, subsets=[[columns[k] for k in S[:d + 1]] for d in range(n_select)],
+                           curve_per_config=fwd, curves=curves, subsets=[[columns[k] for k in S[:d + 1]] for d in range(n_features)],
                            candidates=cand_hist, params=params)
 
 
-def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, groups: Any = None,
-                        n_select: int | None = None, random_control: bool = False, standardize: bool = True,
+def greedy_unsupervised(features: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
+                        n_features: int | None = None, random_control: bool = False, standardize: bool = True,
                         select: Sequence[str] | None = None, drop_constant: bool = True,
                       ties: str = "strict", nn_ties: str = "average",
                         seed: int = 0, backend: str = "exact", maxk: int | None = None,
@@ -594,7 +597,7 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
     -------
     SelectionResult with curves ``symmetric``, ``full_to_subset``, ``subset_to_full``.
     """
-    Xs, _, names, n_select, columns = _prepare(features, names, groups, None, n_select, ties, nn_ties, backend,
+    Xs, _, names, n_features, columns = _prepare(features, feature_names, groups, None, n_features, ties, nn_ties, backend,
                                       random_control=random_control, seed=seed, standardize=standardize,
                                       select=select, drop_constant=drop_constant)
     F = len(names)
@@ -605,13 +608,13 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
     if backend == "exact":
         for c in range(C):
             t = tables[c]
-            full_nn.append(_resolve_nn(t.nn_i, t.nn_j, Xs[c].shape[0], nn_ties, rngs[c]))
+            full_nn.append(resolve_nn(t.nn_i, t.nn_j, Xs[c].shape[0], nn_ties, rngs[c]))
     S: list[int] = []
-    sym = np.empty((C, n_select))
-    f2s = np.empty((C, n_select))
-    s2f = np.empty((C, n_select))
+    sym = np.empty((C, n_features))
+    f2s = np.empty((C, n_features))
+    s2f = np.empty((C, n_features))
     cand_hist = []
-    for step in range(n_select):
+    for step in range(n_features):
         cands = [f for f in range(F) if f not in S]
 
         def eval_config(c):
@@ -628,12 +631,12 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
             for q, f in enumerate(cands):
                 i, j, w = nn.pairs(f, nn_ties, rngs[c])
                 n_less, n_eq = tables[c].lookup(i, j)
-                b_vals[q] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+                b_vals[q] = _weighted_rank_mean(i, w, rank_values(n_less, n_eq, ties, rngs[c]), n)
                 if counter is None:
-                    n_less, n_eq = _Sorted1D(x[:, f]).ranks(fi, fj)
+                    n_less, n_eq = Sorted1D(x[:, f]).ranks(fi, fj)
                 else:
                     n_less, n_eq = counter.counts(f)
-                a_vals[q] = _weighted_rank_mean(fi, fw, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+                a_vals[q] = _weighted_rank_mean(fi, fw, rank_values(n_less, n_eq, ties, rngs[c]), n)
             return a_vals, b_vals
 
         res = _map(eval_config, list(range(C)), n_jobs)
@@ -647,14 +650,14 @@ def greedy_unsupervised(features: Any, *, names: Sequence[str] | None = None, gr
         full = np.full(F, np.nan)
         full[cands] = mean
         cand_hist.append(full)
-    params = _common_params(mode="unsupervised", n_select=n_select, random_control=random_control,
+    params = _common_params(mode="unsupervised", n_features=n_features, random_control=random_control,
                             standardize=standardize, select=list(select) if select else None, ties=ties,
-                            nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, names=names,
+                            nn_ties=nn_ties, seed=seed, backend=backend, maxk=maxk, feature_names=names,
                             n_configurations=C, n_points=[int(x.shape[0]) for x in Xs])
     return SelectionResult(order=[names[k] for k in S], indices=[columns[k] for k in S], curve=sym.mean(axis=0),
                            curve_per_config=sym,
                            curves={"symmetric": sym, "full_to_subset": f2s, "subset_to_full": s2f},
-                           subsets=[[columns[k] for k in S[:d + 1]] for d in range(n_select)], candidates=cand_hist, params=params)
+                           subsets=[[columns[k] for k in S[:d + 1]] for d in range(n_features)], candidates=cand_hist, params=params)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -666,58 +669,74 @@ def _subset_objective(Xs, ps, subset, ties, nn_ties, rngs, tables=None, full_nn=
     for c, x in enumerate(Xs):
         n = x.shape[0]
         sub = x[:, list(subset)]
-        i, j, w = _nn_pairs(sub, nn_ties, rngs[c])
+        i, j, w = nn_pairs(sub, nn_ties, rngs[c])
         if ps is not None:
             p = ps[c]
             if p.shape[1] == 1:
-                n_less, n_eq = _Sorted1D(p[:, 0]).ranks(i, j)
+                n_less, n_eq = Sorted1D(p[:, 0]).ranks(i, j)
             else:
-                n_less, n_eq = _rank_counts_multi(p, i, j)
-            out[c] = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+                n_less, n_eq = rank_counts_multi(p, i, j)
+            out[c] = _weighted_rank_mean(i, w, rank_values(n_less, n_eq, ties, rngs[c]), n)
         else:
             n_less, n_eq = tables[c].lookup(i, j)
-            b = _weighted_rank_mean(i, w, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+            b = _weighted_rank_mean(i, w, rank_values(n_less, n_eq, ties, rngs[c]), n)
             fi, fj, fw = full_nn[c]
             if sub.shape[1] == 1:
-                n_less, n_eq = _Sorted1D(sub[:, 0]).ranks(fi, fj)
+                n_less, n_eq = Sorted1D(sub[:, 0]).ranks(fi, fj)
             else:
-                n_less, n_eq = _rank_counts_multi(sub, fi, fj)
-            a = _weighted_rank_mean(fi, fw, _rank_values(n_less, n_eq, ties, rngs[c]), n)
+                n_less, n_eq = rank_counts_multi(sub, fi, fj)
+            a = _weighted_rank_mean(fi, fw, rank_values(n_less, n_eq, ties, rngs[c]), n)
             out[c] = (a + b) / np.sqrt(2.0)
     return out
 
 
-def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None = None, groups: Any = None,
-                    n_select: int = 15, standardize: bool = True, select: Sequence[str] | None = None,
-                    drop_constant: bool = True,
-                    ties: str = "strict", nn_ties: str = "average", seed: int = 0, n_alphas: int = 300,
-                    max_iter: int = 5000) -> SelectionResult:
-    """Lasso selection: for d = 1..n_select, the subset with exactly d non-zero weights.
+def lasso_supports(X: np.ndarray, y: np.ndarray, n_features: int, *, n_alphas: int = 300,
+                   max_iter: int = 5000) -> tuple[list[list[int] | None], list[float]]:
+    """Supports of the Lasso with exactly d non-zero weights, d = 1..``n_features`` (the one Lasso ranking).
 
-    All configurations are pooled (features and target z-scored per configuration); ``alpha`` is scanned
-    with :func:`sklearn.linear_model.lasso_path` on a log grid and refined by bisection on log(alpha) until
-    exactly d weights are non-zero. Least squares is refitted on each subset (coefficients in
-    ``params["least_squares"]``) and the subset's Delta(X_subset -> p) is reported (``curve``). A d that no
-    alpha reaches (the path can add two features at once) gets NaN and is listed in ``params["missing_d"]``.
+    ``alpha`` is scanned with :func:`sklearn.linear_model.lasso_path` on a log grid from the
+    smallest alpha that keeps every weight zero down to 1e-4 of it, and refined by bisection on
+    log(alpha) until exactly d weights are non-zero. Used by :func:`lasso_selection` and by
+    :class:`glassdyn.learn.FeatureSelector` (``method="lasso"``).
+
+    Parameters
+    ----------
+    X : ndarray (N, F)
+        Features (standardise them first: the penalty treats every column alike).
+    y : ndarray (N,)
+    n_features : int
+        Largest support size wanted.
+
+    Returns
+    -------
+    subsets : list of (list of int or None)
+        ``subsets[d - 1]``: column indices with non-zero weight at exactly d weights, in
+        increasing order; None for a d that no alpha reaches (the path can add two at once).
+    alphas : list of float
+        The alpha of each support (NaN where None).
     """
-    from sklearn.linear_model import Lasso, LinearRegression, lasso_path
+    from sklearn.linear_model import Lasso, lasso_path
 
-    Xs, ps, names, n_select, columns = _prepare(features, names, groups, target, n_select, ties, nn_ties,
-                                                standardize=standardize, select=select, drop_constant=drop_constant)
-    X = np.vstack(Xs)
-    y = np.concatenate([p[:, 0] for p in ps])
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float).reshape(-1)
     a_max = float(np.max(np.abs(X.T @ (y - y.mean()))) / X.shape[0])
+    if not np.isfinite(a_max) or a_max <= 0:
+        return [None] * int(n_features), [float("nan")] * int(n_features)
     grid = np.logspace(np.log10(a_max), np.log10(a_max * 1e-4), n_alphas)
-    alphas, coefs, _ = lasso_path(X, y, alphas=grid, max_iter=max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        alphas, coefs, _ = lasso_path(X, y, alphas=grid, max_iter=max_iter)
     nnz = np.count_nonzero(coefs, axis=0)
     subsets: list[list[int] | None] = []
     alpha_used = []
 
     def fit(alpha):
-        m = Lasso(alpha=alpha, max_iter=max_iter, tol=1e-8).fit(X, y)
-        return np.nonzero(m.coef_)[0], m.coef_
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            m = Lasso(alpha=alpha, max_iter=max_iter, tol=1e-8).fit(X, y)
+        return np.nonzero(m.coef_)[0]
 
-    for d in range(1, n_select + 1):
+    for d in range(1, int(n_features) + 1):
         hit = np.nonzero(nnz == d)[0]
         if hit.size:
             a = float(alphas[hit[0]])
@@ -731,7 +750,7 @@ def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None =
                 hi, lo = np.log(alphas[above[-1]]), np.log(alphas[below[0]])
                 for _ in range(40):
                     mid = 0.5 * (hi + lo)
-                    s_mid, _ = fit(np.exp(mid))
+                    s_mid = fit(np.exp(mid))
                     if s_mid.size == d:
                         sup, a = s_mid, float(np.exp(mid))
                         break
@@ -741,10 +760,45 @@ def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None =
                         lo = mid
         subsets.append(None if sup is None else [int(k) for k in sup])
         alpha_used.append(a)
-    rngs = [np.random.default_rng([seed, c]) for c in range(len(Xs))]
-    per_config = np.full((len(Xs), n_select), np.nan)
-    ls = []
+    return subsets, alpha_used
+
+
+def lasso_order(subsets: Sequence, n_columns: int, fallback: Sequence[int] = ()) -> list[int]:
+    """Columns in the order they first appear in ``subsets`` (from :func:`lasso_supports`), then
+    the ``fallback`` order for the columns that never appear (e.g. by decreasing |Pearson r|)."""
     order: list[int] = []
+    for sub in subsets:
+        for k in sub or ():
+            if k not in order:
+                order.append(int(k))
+    order += [int(k) for k in fallback if int(k) not in order]
+    order += [k for k in range(n_columns) if k not in order]
+    return order
+
+
+def lasso_selection(features: Any, target: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
+                    n_features: int = 15, standardize: bool = True, select: Sequence[str] | None = None,
+                    drop_constant: bool = True,
+                    ties: str = "strict", nn_ties: str = "average", seed: int = 0, n_alphas: int = 300,
+                    max_iter: int = 5000) -> SelectionResult:
+    """Lasso selection: for d = 1..n_features, the subset with exactly d non-zero weights.
+
+    All configurations are pooled (features and target z-scored per configuration); ``alpha`` is scanned
+    with :func:`sklearn.linear_model.lasso_path` on a log grid and refined by bisection on log(alpha) until
+    exactly d weights are non-zero. Least squares is refitted on each subset (coefficients in
+    ``params["least_squares"]``) and the subset's Delta(X_subset -> p) is reported (``curve``). A d that no
+    alpha reaches (the path can add two features at once) gets NaN and is listed in ``params["missing_d"]``.
+    """
+    from sklearn.linear_model import LinearRegression
+
+    Xs, ps, names, n_features, columns = _prepare(features, feature_names, groups, target, n_features, ties, nn_ties,
+                                                standardize=standardize, select=select, drop_constant=drop_constant)
+    X = np.vstack(Xs)
+    y = np.concatenate([p[:, 0] for p in ps])
+    subsets, alpha_used = lasso_supports(X, y, n_features, n_alphas=n_alphas, max_iter=max_iter)
+    rngs = [np.random.default_rng([seed, c]) for c in range(len(Xs))]
+    per_config = np.full((len(Xs), n_features), np.nan)
+    ls = []
     for d, sub in enumerate(subsets):
         if sub is None:
             ls.append(None)
@@ -752,12 +806,10 @@ def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None =
         per_config[:, d] = _subset_objective(Xs, ps, sub, ties, nn_ties, rngs)
         lr = LinearRegression().fit(X[:, sub], y)
         ls.append({"features": [names[k] for k in sub], "coef": lr.coef_.tolist(), "intercept": float(lr.intercept_)})
-        for k in sub:
-            if k not in order:
-                order.append(k)
-    params = _common_params(mode="lasso", n_select=n_select, standardize=standardize,
+    order = [k for k in lasso_order(subsets, len(names)) if any(k in (s or ()) for s in subsets)]
+    params = _common_params(mode="lasso", n_features=n_features, standardize=standardize,
                             select=list(select) if select else None, ties=ties, nn_ties=nn_ties, seed=seed,
-                            n_alphas=n_alphas, alphas=alpha_used, least_squares=ls, names=names,
+                            n_alphas=n_alphas, alphas=alpha_used, least_squares=ls, feature_names=names,
                             missing_d=[d + 1 for d, s in enumerate(subsets) if s is None],
                             n_configurations=len(Xs))
     return SelectionResult(order=[names[k] for k in order], indices=[columns[k] for k in order], curve=np.nanmean(per_config, axis=0)
@@ -766,8 +818,8 @@ def lasso_selection(features: Any, target: Any, *, names: Sequence[str] | None =
                            subsets=[[columns[k] for k in s] if s is not None else [] for s in subsets], params=params)
 
 
-def random_orders(features: Any, target: Any = None, *, names: Sequence[str] | None = None, groups: Any = None,
-                  n_select: int = 15, n_orders: int = 100, standardize: bool = True,
+def random_orders(features: Any, target: Any = None, *, feature_names: Sequence[str] | None = None, groups: Any = None,
+                  n_features: int = 15, n_orders: int = 100, standardize: bool = True,
                   select: Sequence[str] | None = None, drop_constant: bool = True,
                       ties: str = "strict", nn_ties: str = "average",
                   seed: int = 0, n_jobs: int = 1) -> RandomBaseline:
@@ -776,28 +828,28 @@ def random_orders(features: Any, target: Any = None, *, names: Sequence[str] | N
     Returns the mean over ``n_orders`` orders (drawn with ``seed``) and their spread (standard deviation of
     the configuration-averaged curve over orders).
     """
-    Xs, ps, names, n_select, columns = _prepare(features, names, groups, target, n_select, ties, nn_ties,
+    Xs, ps, names, n_features, columns = _prepare(features, feature_names, groups, target, n_features, ties, nn_ties,
                                                 standardize=standardize, select=select, drop_constant=drop_constant)
     F = len(names)
     rng = np.random.default_rng(seed)
-    orders = np.array([rng.permutation(F)[:n_select] for _ in range(n_orders)])
+    orders = np.array([rng.permutation(F)[:n_features] for _ in range(n_orders)])
     C = len(Xs)
     tables = full_nn = None
     if ps is None:
         tables = _map(_FullRanks, Xs, n_jobs)
-        full_nn = [_resolve_nn(t.nn_i, t.nn_j, Xs[c].shape[0], nn_ties, np.random.default_rng([seed, 2, c]))
+        full_nn = [resolve_nn(t.nn_i, t.nn_j, Xs[c].shape[0], nn_ties, np.random.default_rng([seed, 2, c]))
                    for c, t in enumerate(tables)]
 
     def one(q):
         rngs = [np.random.default_rng([seed, 1, q, c]) for c in range(C)]   # reproducible with threads
         return np.stack([_subset_objective(Xs, ps, orders[q][:d + 1], ties, nn_ties, rngs, tables, full_nn)
-                         for d in range(n_select)], axis=1)
+                         for d in range(n_features)], axis=1)
 
-    curves = np.array(_map(one, list(range(n_orders)), n_jobs))          # (n_orders, C, n_select)
+    curves = np.array(_map(one, list(range(n_orders)), n_jobs))          # (n_orders, C, n_features)
     per_order = curves.mean(axis=1)
-    params = _common_params(mode="random", supervised=ps is not None, n_select=n_select, n_orders=n_orders,
+    params = _common_params(mode="random", supervised=ps is not None, n_features=n_features, n_orders=n_orders,
                             standardize=standardize, select=list(select) if select else None, ties=ties,
-                            nn_ties=nn_ties, seed=seed, names=names, n_configurations=C)
+                            nn_ties=nn_ties, seed=seed, feature_names=names, n_configurations=C)
     return RandomBaseline(orders=np.asarray(columns)[orders], curves=curves, curve=per_order.mean(axis=0),
-                          spread=per_order.std(axis=0, ddof=1) if n_orders > 1 else np.zeros(n_select),
+                          spread=per_order.std(axis=0, ddof=1) if n_orders > 1 else np.zeros(n_features),
                           params=params)

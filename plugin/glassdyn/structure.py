@@ -17,7 +17,7 @@ from .frame import Frame
 from .neighbors import NeighborList, neighbor_list
 
 __all__ = ["sigma_matrix", "partial_rdf", "neighbor_cutoffs", "radial_structure_functions",
-           "rsf_names", "FALLBACK_CUTOFF_FACTOR"]
+           "rsf_names", "cutoffs_from_pairs", "FALLBACK_CUTOFF_FACTOR"]
 
 #: Neighbour cutoff used, in units of sigma_ab, when g_ab(r) shows no clear first minimum.
 FALLBACK_CUTOFF_FACTOR = 1.45
@@ -182,17 +182,21 @@ def neighbor_cutoffs(frame: Frame, potential=None, *, sigma=None, nl: NeighborLi
         Only with ``return_info``: ``{"A-B": "first minimum" | "fallback (<reason>)", ...}``.
     """
     sig = sigma_matrix(frame, potential, sigma)
-    n = sig.shape[0]
     r_max = 2.2 * float(sig.max())
     if nl is None:
         nl = neighbor_list(frame, min(r_max, frame.box.max_cutoff), sort=False)
     m = nl.distances < r_max
-    cut, info = _cutoffs_from_pairs(frame, nl.i[m], nl.j[m], nl.distances[m], sig, bin_width, smoothing,
+    cut, info = cutoffs_from_pairs(frame, nl.i[m], nl.j[m], nl.distances[m], sig, bin_width, smoothing,
                                     min_depth, fallback)
     return (cut, info) if return_info else cut
 
 
-def _cutoffs_from_pairs(frame, i, j, d, sig, bin_width, smoothing, min_depth, fallback):
+def cutoffs_from_pairs(frame, i, j, d, sig, bin_width, smoothing, min_depth, fallback):
+    """:func:`neighbor_cutoffs` from pairs already found (``i``, ``j``, distances ``d``, both orders).
+
+    Returns ``(cutoffs (n, n), info {"A-B": how})``; the parameters are those of
+    :func:`neighbor_cutoffs`, ``sig`` the sigma matrix.
+    """
     n = sig.shape[0]
     r_max = 2.2 * float(sig.max())
     bw = bin_width * float(sig.max())

@@ -76,7 +76,7 @@ def test_dadapy_greedy_picks_same_features_supervised():
     N = 350
     X = g.normal(size=(N, 7))
     p = np.tanh(X[:, 0]) * 2 + X[:, 3] ** 2 + 0.05 * g.normal(size=N)
-    ours = greedy_supervised(X, p, n_select=3)
+    ours = greedy_supervised(X, p, n_features=3)
     Xz, pz, _ = prepare_features(X, None, None, p)
     mc = MetricComparisons(coordinates=Xz[0], maxk=N - 1, n_jobs=1)
     from dadapy._utils.utils import compute_nn_distances
@@ -89,7 +89,7 @@ def test_dadapy_greedy_picks_same_features_supervised():
     assert [set(t) for t in best_tuples] == [set(ours.indices[:d + 1]) for d in range(3)]
     # dadapy rounds its reported imbalances to 3 decimals
     np.testing.assert_allclose(best_imb[:, 1], ours.curve, atol=6e-4)
-    via = greedy_supervised(X, p, n_select=3, backend="dadapy")
+    via = greedy_supervised(X, p, n_features=3, backend="dadapy")
     assert via.indices == ours.indices
     np.testing.assert_allclose(via.curve, ours.curve, atol=1e-12)
 
@@ -98,8 +98,8 @@ def test_dadapy_greedy_unsupervised_same_picks():
     g = np.random.default_rng(7)
     base = [g.normal(size=(250, 3)) for _ in range(2)]
     Xs = [np.hstack([b, b[:, :2] + 1e-3 * g.normal(size=(250, 2))]) for b in base]
-    ours = greedy_unsupervised(Xs, n_select=3)
-    via = greedy_unsupervised(Xs, n_select=3, backend="dadapy")
+    ours = greedy_unsupervised(Xs, n_features=3)
+    via = greedy_unsupervised(Xs, n_features=3, backend="dadapy")
     assert via.indices == ours.indices
     assert sorted(k % 3 for k in ours.indices) == [0, 1, 2]
     np.testing.assert_allclose(via.curve, ours.curve, atol=1e-12)

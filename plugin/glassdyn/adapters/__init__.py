@@ -1,17 +1,21 @@
-"""Adapters: translate LAMMPS, OVITO and MDAnalysis data to and from :class:`glassdyn.Frame`.
+"""Adapters: translate files and other programs' data to and from glassdyn's core objects.
 
-Adapters never compute physics. 2D detection happens here, once.
+Adapters read and write; they never compute physics. 2D detection happens here, once.
 
 ==============================  =====================================================================
 module                          content
 ==============================  =====================================================================
 :mod:`.lammps_dump`             native LAMMPS text dump reader/writer: ``iter_dump``, ``read_dump``,
-                                ``count_frames``, ``write_dump``
+                                ``count_frames``, ``write_dump``, ``dump_columns``
 :mod:`.lammps_data`             ``read_data_file`` (LAMMPS data files)
 :mod:`.lammps_live`             ``frame_from_lammps``, ``set_per_atom`` (live ``lammps`` instance)
 :mod:`.ovito_data`              ``frame_from_ovito``, ``attach_to_ovito``, ``frames_from_ovito_file``
 :mod:`.mdanalysis_data`         ``frame_from_mdanalysis``, ``attach_to_mdanalysis``,
-                                ``frames_from_mdanalysis_file``
+                                ``frames_from_mdanalysis_file``, ``universe_from_dump``
+:mod:`.replicas`                the ``glassdyn simulate`` folder layout, ``read_reference``,
+                                ``load_ensemble``, ``find_ensembles``, ``write_propensity_outputs``
+:mod:`.tables`                  feature tables (``save_table``, ``load_table``, ``to_dataframe``) and
+                                configuration sets (``read_configurations``)
 ==============================  =====================================================================
 
 Only the OVITO and MDAnalysis modules need those packages, and they import them inside their
@@ -23,10 +27,13 @@ import os
 
 from ..errors import InputError
 from .lammps_data import read_data_file
-from .lammps_dump import count_frames, iter_dump, read_dump, write_dump
+from .lammps_dump import count_frames, dump_columns, iter_dump, read_dump, select_frames, write_dump
+from .replicas import find_ensembles, load_ensemble, read_reference, write_propensity_outputs
+from .tables import load_table, read_configurations, save_table, to_dataframe
 
-__all__ = ["load_frames", "is_data_file", "iter_dump", "read_dump", "count_frames", "write_dump",
-           "read_data_file"]
+__all__ = ["load_frames", "is_data_file", "iter_dump", "read_dump", "count_frames", "write_dump", "dump_columns",
+           "read_data_file", "read_reference", "load_ensemble", "find_ensembles", "write_propensity_outputs",
+           "save_table", "load_table", "to_dataframe", "read_configurations"]
 
 
 def is_data_file(path) -> bool:
@@ -65,9 +72,7 @@ def load_frames(path, frames=None, *, dimension: int | None = None, reader: str 
     if not os.path.exists(path):
         raise InputError("no such file", source=path)
     if is_data_file(path):
-        from .lammps_dump import _select
-
-        if frames is not None and len(_select(frames, 1, path)) == 0:
+        if frames is not None and len(select_frames(frames, 1, path)) == 0:
             raise InputError(f"a data file holds one frame; frames={frames!r} selects none", source=path)
         return [read_data_file(path, dimension=dimension)]
     if reader == "native":

@@ -19,7 +19,6 @@ import numpy as np
 
 from ..errors import InputError
 from ..frame import Box, Frame
-from .lammps_dump import _bare_message
 
 __all__ = ["read_data_file", "ATOM_STYLES"]
 
@@ -193,5 +192,5 @@ def read_data_file(path, *, dimension: int | None = None, atom_style: str = "ato
     try:
         frame.check()
     except InputError as e:
-        raise InputError(_bare_message(e), source=path, frame=0, atom_ids=e.atom_ids) from None
+        raise InputError(e.detail, source=path, frame=0, atom_ids=e.atom_ids) from None
     return frame

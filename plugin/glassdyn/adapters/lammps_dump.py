@@ -51,16 +51,16 @@ import mmap
 import os
 import shutil
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from .._atomic import atomic_path
-from ..errors import InputError, format_ids
+from ..errors import InputError
 from ..frame import Box, Frame
 
-__all__ = ["iter_dump", "read_dump", "count_frames", "write_dump", "dump_timesteps",
-           "frame_offsets", "DEFAULT_Z_BOUNDS"]
+__all__ = ["iter_dump", "read_dump", "count_frames", "write_dump", "dump_timesteps", "dump_columns",
+           "box_origins", "is_dump_file", "select_frames", "frame_offsets", "DEFAULT_Z_BOUNDS"]
 
 #: z range written for 2D frames that did not come with one (LAMMPS convention for 2D boxes).
 DEFAULT_Z_BOUNDS = (-0.5, 0.5)
@@ -174,7 +174,12 @@ def count_frames(path) -> int:
     return int(len(frame_offsets(path)))
 
 
-def _select(frames, n: int, path: str) -> list[int]:
+def select_frames(frames, n: int, path: str) -> list[int]:
+    """Indices (0-based, ascending as given) selected by ``frames`` among ``n`` frames of ``path``.
+
+    ``frames``: None (all), an int (negative counts from the end), a slice or a list of ints;
+    an index out of range is an :class:`~glassdyn.errors.InputError` naming the file.
+    """
     if frames is None:
         return list(range(n))
     if isinstance(frames, slice):
@@ -192,30 +197,53 @@ def _select(frames, n: int, path: str) -> list[int]:
     return out
 
 
+def is_dump_file(path) -> bool:
+    """True if ``path`` is a LAMMPS text dump: a ``.gz`` file, or first non-blank line ``ITEM: ...``."""
+    path = os.fspath(path)
+    if path.endswith(".gz"):
+        return True
+    with open(path, "rb") as fh:
+        return fh.read(4096).lstrip().startswith(b"ITEM:")
+
+
+def dump_columns(path) -> list[str]:
+    """Names of the per-atom columns (``ITEM: ATOMS id type x y ...``) of the first frame of a dump.
+
+    Reads only the head of the file (decompressed for ``.gz``); an empty list when the head holds
+    no ``ITEM: ATOMS`` line.
+    """
+    path = _check_exists(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    at = head.find(b"ITEM: ATOMS")
+    if at < 0:
+        return []
+    end = head.find(b"\n", at)
+    return head[at:end if end >= 0 else len(head)].decode("utf-8", "replace").split()[2:]
+
+
+def box_origins(path, frames: Sequence[int]) -> list[np.ndarray]:
+    """Lower box corner ``(xlo, ylo, zlo)`` of the given frames of a dump (headers only, shape (3,) each)."""
+    path = _check_exists(path)
+    offs = frame_offsets(path)
+    out = []
+    with _Buffer(path) as buf:
+        for k in select_frames(list(frames), len(offs), path):
+            end = int(offs[k + 1]) if k + 1 < len(offs) else len(buf)
+            at = buf.data.find(b"ITEM: ATOMS", int(offs[k]), end)
+            hdr = _parse_header(bytes(buf.data[int(offs[k]):at if at > 0 else end]).decode(), path, k)
+            _, origin, _, _ = _box_from_header(hdr, path, k, hdr.get("timestep"))
+            out.append(np.asarray(origin, dtype=float))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # parsing one frame
 # ---------------------------------------------------------------------------------------------
 def _error(path, index, timestep, message, atom_ids=None) -> InputError:
     where = f" (timestep {timestep})" if timestep is not None else ""
     return InputError(message + where, source=path, frame=index, atom_ids=atom_ids)
-
-
-def _bare_message(e: InputError) -> str:
-    """Message of an InputError without the ``source, frame k:`` prefix and atom-id suffix."""
-    msg = str(e)
-    where = []
-    if e.source is not None:
-        where.append(f"{e.source}")
-    if e.frame is not None:
-        where.append(f"frame {e.frame}")
-    prefix = (", ".join(where) + ": ") if where else ""
-    if prefix and msg.startswith(prefix):
-        msg = msg[len(prefix):]
-    if e.atom_ids:
-        suffix = f" (atom ids: {format_ids(e.atom_ids)})"
-        if msg.endswith(suffix):
-            msg = msg[: -len(suffix)]
-    return msg
 
 
 def _parse_header(text: str, path, index):
@@ -501,7 +529,7 @@ def _parse_frame_unchecked(data, start: int, end: int, path: str, index: int, di
     try:
         frame.check()
     except InputError as e:
-        raise _error(path, index, ts, _bare_message(e), e.atom_ids) from None
+        raise _error(path, index, ts, e.detail, e.atom_ids) from None
     return frame
 
 
@@ -541,7 +569,7 @@ def iter_dump(path, frames=None, *, dimension: int | None = None) -> Iterator[Fr
             empty = len(buf) == 0 or not bytes(buf.data[:4096]).strip()
         raise InputError("the file is empty" if empty else
                          "no 'ITEM: TIMESTEP' line found: this is not a LAMMPS text dump", source=path)
-    selected = _select(frames, len(offsets), path)
+    selected = select_frames(frames, len(offsets), path)
     # checks above run at call time; parsing runs lazily, frame by frame
     return _iter_selected(path, offsets, selected, dimension)
 

@@ -29,8 +29,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..frame import Box, Frame
+from .lammps_dump import box_origins, dump_columns, select_frames
 
-__all__ = ["frame_from_mdanalysis", "attach_to_mdanalysis", "frames_from_mdanalysis_file", "types_to_int"]
+__all__ = ["frame_from_mdanalysis", "attach_to_mdanalysis", "frames_from_mdanalysis_file", "universe_from_dump", "types_to_int"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -164,22 +165,6 @@ def attach_to_mdanalysis(atomgroup, name: str, values) -> None:
     setattr(ag, name, vals)
 
 
-def _dump_los(path: str, frames: list[int]) -> list[np.ndarray]:
-    """Lower box corner (xlo, ylo, zlo) of the given frames of a dump (headers only)."""
-    from .lammps_dump import _Buffer, _box_from_header, _parse_header, frame_offsets
-
-    offs = frame_offsets(path)
-    out = []
-    with _Buffer(path) as buf:
-        for k in frames:
-            end = int(offs[k + 1]) if k + 1 < len(offs) else len(buf)
-            at = buf.data.find(b"ITEM: ATOMS", int(offs[k]), end)
-            hdr = _parse_header(bytes(buf.data[int(offs[k]):at if at > 0 else end]).decode(), path, k)
-            m, origin, _, _ = _box_from_header(hdr, path, k, hdr.get("timestep"))
-            out.append(origin)
-    return out
-
-
 def frames_from_mdanalysis_file(path, frames=None, *, dimension: int | None = None) -> Iterator[Frame]:
     """Read a LAMMPS dump through MDAnalysis' ``LAMMPSDUMP`` reader.
 
@@ -204,20 +189,17 @@ def frames_from_mdanalysis_file(path, frames=None, *, dimension: int | None = No
     """
     import MDAnalysis as mda
 
-    from .lammps_dump import _select
-    from .ovito_data import _atoms_columns
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError("no such dump file", source=path)
-    cols = set(_atoms_columns(path))
+    cols = set(dump_columns(path))
     with warnings.catch_warnings():  # "Reader has no dt information" and similar
         warnings.simplefilter("ignore")
         u = mda.Universe(path, format="LAMMPSDUMP", additional_columns=True)
     conv = u.trajectory.lammps_coordinate_convention
     unwrapped = conv in ("unwrapped", "scaled_unwrapped") and not ({"x", "xs"} & cols)
-    sel = _select(frames, len(u.trajectory), path)
-    los = _dump_los(path, sel)
+    sel = select_frames(frames, len(u.trajectory), path)
+    los = box_origins(path, sel)
     for k, lo in zip(sel, los):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -240,3 +222,51 @@ def frames_from_mdanalysis_file(path, frames=None, *, dimension: int | None = No
             props.pop("iz", None)
         yield Frame(pos, f.types, box, ids=f.ids, unwrapped=unw, images=images, properties=props, source=path,
                     index=k, timestep=f.timestep)
+
+
+def universe_from_dump(path, *, unwrapped: bool = False, **kwargs):
+    """Open a LAMMPS text dump as an MDAnalysis ``Universe`` with every extra column.
+
+    Parameters
+    ----------
+    path : str or path-like
+        LAMMPS dump (``dump custom``) with ``id type`` and coordinates.
+    unwrapped : bool
+        Positions must be unwrapped (replicas for propensity): use the ``xu yu zu`` columns, or
+        ``x y z`` with image flags ``ix iy iz``.
+    **kwargs
+        Passed to ``MDAnalysis.Universe``.
+
+    Raises
+    ------
+    InputError
+        Missing file, or ``unwrapped=True`` for a dump with neither unwrapped coordinates nor
+        image flags.
+    """
+    import MDAnalysis as mda
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise InputError("no such dump file", source=path)
+    cols = dump_columns(path)
+    if not cols:
+        raise InputError("not a LAMMPS text dump (no 'ITEM: ATOMS' line)", source=path)
+    known = {"id", "type", "x", "y", "z", "xs", "ys", "zs", "xu", "yu", "zu", "xsu", "ysu", "zsu",
+             "ix", "iy", "iz", "vx", "vy", "vz", "fx", "fy", "fz", "mol", "element", "mass", "q"}
+    extra = [c for c in cols if c not in known]
+    opts = dict(format="LAMMPSDUMP")
+    if extra:
+        opts["additional_columns"] = extra
+    if unwrapped:
+        if "xu" in cols:
+            opts["lammps_coordinate_convention"] = "unwrapped"
+        elif "xsu" in cols:
+            opts["lammps_coordinate_convention"] = "scaled_unwrapped"
+        elif "ix" in cols:
+            opts["unwrap_images"] = True
+        else:
+            raise InputError("the dump has neither unwrapped coordinates (xu yu [zu]) nor image flags "
+                             "(ix iy [iz]): displacements cannot be computed; dump xu yu zu in LAMMPS",
+                             source=path)
+    opts.update(kwargs)
+    return mda.Universe(path, **opts)

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..frame import Box, Frame
+from .lammps_dump import dump_columns, select_frames
 
 __all__ = ["frame_from_ovito", "attach_to_ovito", "frames_from_ovito_file"]
 
@@ -142,15 +143,6 @@ def attach_to_ovito(data, name: str, values, *, components=None):
     return data.particles_.create_property(name, dtype=dtype, data=vals.astype(dtype))
 
 
-def _atoms_columns(path: str) -> list[str]:
-    with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    at = head.find(b"ITEM: ATOMS")
-    if at < 0:
-        return []
-    return head[at:head.find(b"\n", at)].decode().split()[2:]
-
-
 def frames_from_ovito_file(path, frames=None, *, dimension: int | None = None) -> Iterator[Frame]:
     """Read a LAMMPS dump through OVITO's reader (``ovito.io.import_file``).
 
@@ -175,16 +167,14 @@ def frames_from_ovito_file(path, frames=None, *, dimension: int | None = None) -
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError("no such dump file", source=path)
-    cols = _atoms_columns(path)
+    cols = dump_columns(path)
     unwrapped = not ({"x", "xs"} & set(cols)) and bool({"xu", "xsu"} & set(cols))
     pipeline = import_file(path)
     n = pipeline.source.num_frames
-    from .lammps_dump import _select
-
     # OVITO renames custom columns (lower case, '.' and spaces -> '_': Theta_L2.0 -> theta_l2_0);
     # give them back the names of the dump so that the frames match the native reader's.
     rename = {_ovito_name(c): c for c in cols if c not in _CONSUMED}
-    for k in _select(frames, n, path):
+    for k in select_frames(frames, n, path):
         data = pipeline.compute(k)
         frame = frame_from_ovito(data, dimension=dimension, unwrapped_positions=unwrapped, source=path, index=k)
         frame.properties = {rename.get(key, key): val for key, val in frame.properties.items()}

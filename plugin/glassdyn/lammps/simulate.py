@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +34,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .._atomic import write_text_atomic
-from ..errors import GlassdynError, InputError
+from .._util import glassdyn_version
+from ..adapters.replicas import MANIFEST, config_dir, load_manifest, reference_path, replica_path
+from ..errors import InputError
 from ..potentials import PRESETS, get_potential
+from ..tg import two_line_fit
 from . import runner
 from .runner import LammpsError
-from .tg import two_line_fit
 
 __all__ = ["run_ensemble", "run_equilibrate", "run_cooling", "log_times", "load_manifest",
            "replica_path", "reference_path", "MODELS", "DYNAMICS", "PRODUCTION_N", "ENV_FAIL_JOB"]
@@ -49,7 +52,6 @@ PRODUCTION_N = {"ka2d": 4320, "ternary2d": 1290, "ka3d": 1000}
 #: failure injection for tests: a job whose name equals this variable gets a LAMMPS input that
 #: fails (a model file that does not exist), exercising the real failure path.
 ENV_FAIL_JOB = "GLASSDYN_FAIL_JOB"
-MANIFEST = "manifest.json"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -69,28 +71,6 @@ def derive_seed(base: int, *keys: int) -> int:
     """A LAMMPS seed (1 .. 9e8) derived from ``base`` and integer keys (numpy SeedSequence)."""
     state = np.random.SeedSequence([int(base), *[int(k) for k in keys]]).generate_state(1)[0]
     return int(state % 900_000_000) + 1
-
-
-def config_dir(output, config: int) -> Path:
-    return Path(output) / f"config_{config:03d}"
-
-
-def reference_path(output, config: int, kind: str = "data") -> Path:
-    """``config_XXX/reference.data`` (``kind='data'``) or ``reference.lammpstrj`` (``kind='dump'``)."""
-    return config_dir(output, config) / ("reference.data" if kind == "data" else "reference.lammpstrj")
-
-
-def replica_path(output, config: int, replica: int) -> Path:
-    """``config_XXX/replica_YYY.lammpstrj``."""
-    return config_dir(output, config) / f"replica_{replica:03d}.lammpstrj"
-
-
-def load_manifest(output) -> dict:
-    """The ``manifest.json`` of an output folder."""
-    path = Path(output) / MANIFEST
-    if not path.exists():
-        raise InputError(f"{output} holds no {MANIFEST}: not a glassdyn simulate folder")
-    return json.loads(path.read_text())
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -163,8 +143,7 @@ class _Session:
         self.omp = omp and runner.has_openmp(executable)
         self.progress = progress
         self.lock = threading.Lock()
-        from .. import __version__
-        self.manifest = {"glassdyn_version": __version__, "task": task,
+        self.manifest = {"glassdyn_version": glassdyn_version(), "task": task,
                          "lammps_version": runner.lammps_version(executable),
                          "lammps_executable": executable, "parameters": self.parameters,
                          "seeds": {}, "results": {}}
@@ -204,12 +183,12 @@ class _Session:
         failures: list[LammpsError] = []
         pending = [j for j in jobs if not j.done()]
         bar = None
-        if self.progress:
+        if self.progress and sys.stderr.isatty():  # a bar on a terminal only: log files stay clean
             try:
                 from tqdm import tqdm
                 bar = tqdm(total=len(jobs), initial=len(jobs) - len(pending), unit="job",
-                           desc=f"glassdyn simulate {self.task}")
-            except ImportError:  # pragma: no cover
+                           desc=f"glassdyn simulate {self.task}", file=sys.stderr)
+            except ImportError:  # tqdm is optional
                 bar = None
         inject = os.environ.get(ENV_FAIL_JOB)
 

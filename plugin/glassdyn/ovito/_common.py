@@ -36,15 +36,11 @@ def glassdyn_errors(what: str):
 def _dump_has_unwrapped_only(path) -> bool:
     """True when a LAMMPS dump's atom columns hold ``xu``/``xsu`` but no ``x``/``xs`` (OVITO then
     loads the unwrapped coordinates as ``Position``)."""
+    from ..adapters.lammps_dump import dump_columns
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(1 << 16)
-    except OSError:
+        cols = set(dump_columns(path))
+    except (OSError, GlassdynError):
         return False
-    at = head.find(b"ITEM: ATOMS")
-    if at < 0:
-        return False
-    cols = set(head[at:head.find(b"\n", at)].decode(errors="replace").split()[2:])
     return not ({"x", "xs"} & cols) and bool({"xu", "xsu"} & cols)
 
 

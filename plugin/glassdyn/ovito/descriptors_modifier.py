@@ -17,6 +17,7 @@ from ovito.data import DataCollection
 from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Enum, Float, Str
 
+from ..descriptors import compute_features
 from ..potentials import PRESETS
 from ._common import (ResultCache, attach, content_key, frame_from_data, glassdyn_errors, ovito_name, parse_floats,
                       parse_names)
@@ -37,7 +38,8 @@ class GlassDescriptorsModifier(ModifierInterface):
     lengths : str
         Coarse-graining lengths L (sigma units): ``0.5, 1.0, 2.0`` or ``start:stop:step``.
     potential : str
-        Potential preset (ka2d, ka3d, ternary2d): sigma and epsilon for e, phi and Theta.
+        Potential preset (ka2d, ka3d, ternary2d) for e, phi and Theta; ``auto`` (default) by
+        dimension and number of types, as everywhere in glassdyn.
     cutoff : float
         Neighbour cutoff (sigma units); 0 = the core's default (first minimum of g_ab(r)).
     weighting : str
@@ -48,7 +50,7 @@ class GlassDescriptorsModifier(ModifierInterface):
 
     descriptors = Str("", label="Descriptors (comma-separated; empty = default set)")
     lengths = Str("0.5:5.0:0.5", label="Coarse-graining lengths L (list or start:stop:step)")
-    potential = Enum(*sorted(PRESETS), label="Potential preset")
+    potential = Enum("auto", *sorted(PRESETS), label="Potential preset")
     cutoff = Float(0.0, label="Neighbour cutoff (0 = first minimum of g(r))")
     weighting = Enum("hard", "exponential", label="Coarse-graining weights")
     force_2d = Bool(False, label="Treat as 2D (height-1 dump cell)")
@@ -61,8 +63,6 @@ class GlassDescriptorsModifier(ModifierInterface):
                     weighting=self.weighting)
 
     def modify(self, data: DataCollection, *, frame: int, **kwargs):
-        from ..descriptors import compute_features
-
         yield "Glass descriptors: reading particles"
         with glassdyn_errors("Glass descriptors"):
             params = self._params()
@@ -75,7 +75,7 @@ class GlassDescriptorsModifier(ModifierInterface):
                 table = compute_features(fr, **params)
                 _CACHE.put(key, table)
             yield 0.9
-            attach(data, {name: table.values[:, k] for k, name in enumerate(table.names)}, frame=fr)
+            attach(data, table.feature_columns(), frame=fr)
             # the names (OVITO spelling) tell downstream modifiers (Information imbalance) what was added
             data.attributes["GlassDescriptors.names"] = ",".join(ovito_name(n) for n in table.names)
         yield 1.0

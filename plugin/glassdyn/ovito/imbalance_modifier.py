@@ -97,7 +97,7 @@ class InformationImbalanceModifier(ModifierInterface):
             plane = _CACHE.get(key)
             if plane is None:
                 yield f"Information imbalance: {len(names)} features"
-                plane = imbalance_plane(X, p, names=names, ties=self.ties, seed=self.seed)
+                plane = imbalance_plane(X, p, feature_names=names, ties=self.ties, seed=self.seed)
                 _CACHE.put(key, plane)
             fwd = np.asarray(plane.forward_mean, dtype=float)
             bwd = np.asarray(plane.backward_mean, dtype=float)

@@ -20,7 +20,8 @@ from ovito.pipeline import ModifierInterface
 from ovito.traits import FilePath
 from traits.api import Bool, Enum
 
-from .._frontend import features_for_model, load_model_cached, predict_frame
+from ..learn import features_for_model, predict_with_std
+from ..modelfile import load_model_cached
 from ..errors import GlassdynError, InputError
 from ._common import ResultCache, attach, content_key, frame_from_data, glassdyn_errors
 
@@ -55,7 +56,8 @@ class PropensityPredictionModifier(ModifierInterface):
         with glassdyn_errors("Propensity prediction"):
             if not self.model_file:
                 raise GlassdynError("no model file: choose a .gdm file written by 'glassdyn train'")
-            model, model_key = load_model_cached(self.model_file)
+            model = load_model_cached(self.model_file)
+            model_key = model.provenance_ + repr(getattr(model, "source_", ""))
             names = [str(n) for n in model.metadata_["feature_names"]]
             fr = frame_from_data(data, force_2d=self.force_2d, index=frame)
             if self.features == "properties":
@@ -74,16 +76,16 @@ class PropensityPredictionModifier(ModifierInterface):
                 out = _RESULTS.get(key)
                 if out is None:
                     yield "Propensity prediction: predicting"
-                    out = predict_frame(model, X, names)
+                    out = predict_with_std(model, X, names)
                     _RESULTS.put(key, out)
             else:
                 key = content_key(fr.positions, fr.types, fr.ids, fr.box.matrix, params=(model_key, "compute"))
                 out = _RESULTS.get(key)
                 if out is None:
                     yield "Propensity prediction: computing features"
-                    X, names = features_for_model(fr, model)
+                    X, names = features_for_model(model, fr, compute="always")
                     yield 0.7
-                    out = predict_frame(model, X, names)
+                    out = predict_with_std(model, X, names)
                     _RESULTS.put(key, out)
             mean, std = out
             attach(data, {"Predicted Propensity": mean}, frame=fr)

@@ -28,9 +28,11 @@ from ovito.pipeline import FileSource, ModifierInterface
 from ovito.traits import OvitoObject
 from traits.api import Bool, Enum, Float, Int
 
-from ..errors import GlassdynError
-from ..potentials import PRESETS
-from ._common import ResultCache, attach, frame_from_data, glassdyn_errors
+from ..errors import GlassdynError, InputError
+from ..dynamics import analyze_ensemble
+from ..ensemble import build_ensemble
+from ..potentials import PRESETS, resolve_potential
+from ._common import ResultCache, attach, content_key, frame_from_data, glassdyn_errors
 
 __all__ = ["DynamicPropensityModifier"]
 
@@ -103,7 +105,7 @@ class DynamicPropensityModifier(ModifierInterface):
     dt = Float(0.005, label="MD timestep dt")
     cage_relative = Bool(False, label="Cage-relative displacements")
     absolute = Bool(False, label="Mean |dr| instead of |dr|^2")
-    potential = Enum(*sorted(PRESETS), label="Potential preset (cage cutoff)")
+    potential = Enum("auto", *sorted(PRESETS), label="Potential preset (cage cutoff)")
     force_2d = Bool(False, label="Treat as 2D (height-1 dump cell)")
 
     # ------------------------------------------------------------------ OVITO hooks
@@ -140,9 +142,6 @@ class DynamicPropensityModifier(ModifierInterface):
         out.extend((lab, groups[lab]) for lab in order)
 
     def modify(self, data: DataCollection, *, frame: int, input_slots, **kwargs):
-        from ..dynamics import analyze_ensemble
-        from ..replicas import build_ensemble
-
         yield "Dynamic propensity: collecting replicas"
         with glassdyn_errors("Dynamic propensity"):
             slot = self._slot(input_slots)
@@ -151,7 +150,6 @@ class DynamicPropensityModifier(ModifierInterface):
             current = frame_from_data(data, force_2d=self.force_2d, index=frame)
             key = (_node_key(slot.input_node), slot.num_frames, params)
             if self.replica_source == "files":
-                from ._common import content_key
                 key += (content_key(current.positions, current.ids, current.types),)
             key = repr(key)
             result = _CACHE.get(key)
@@ -170,7 +168,7 @@ class DynamicPropensityModifier(ModifierInterface):
                                           sources=[lab for lab, _ in groups], dt=self.dt)
                 with warnings.catch_warnings():  # tau_alpha not reached: irrelevant for the propensity
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    result = analyze_ensemble(ensemble, potential=self.potential,
+                    result = analyze_ensemble(ensemble, potential=resolve_potential(self.potential, ensemble.reference),
                                               cage_relative=self.cage_relative, absolute=self.absolute,
                                               compute_bond_breaking=False)
                 _CACHE.put(key, result)
@@ -192,7 +190,6 @@ def _attach_by_id(data, current, ids, columns):
     pos = np.clip(pos, 0, len(ids) - 1)
     found = ids[order][pos] == current.ids
     if not np.all(found):
-        from ..errors import InputError
         raise InputError("atoms of this frame are not in the replicas", source=current.source,
                          frame=current.index, atom_ids=current.ids[~found])
     rows = order[pos]

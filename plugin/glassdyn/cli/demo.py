@@ -1,0 +1,62 @@
+"""``glassdyn demo``: the whole pipeline on a small 2D Kob-Andersen system (see :mod:`glassdyn.demo`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+
+from ..demo import pipeline
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = "examples:" + pipeline.__doc__.split("::", 1)[1].split("Steps", 1)[0].rstrip() + "\n"
+    parser.add_argument("-o", "--output", default=pipeline.DEFAULT_OUTPUT,
+                        help=f"output folder (default ./{pipeline.DEFAULT_OUTPUT})")
+    parser.add_argument("--size", choices=sorted(pipeline.SIZES), default="small",
+                        help="small: 10 configurations x 500 atoms x 30 replicas, about 2 minutes on 2 cores "
+                             "(default); tiny: 6 x 500 x 24, about 1 minute (the test suite's size)")
+    parser.add_argument("--seed", type=int, default=0, help="base seed of every random choice (default 0)")
+    parser.add_argument("--cores", type=int, default=None, help="LAMMPS processes at once (default: all CPUs)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a run in an existing output folder (same parameters); finished "
+                             "simulations and analyses are reused")
+    adv = parser.add_argument_group("overrides of the size's parameters (advanced)")
+    adv.add_argument("--temperature", type=float, help="temperature (LJ units)")
+    adv.add_argument("--n", type=int, help="atoms per configuration")
+    adv.add_argument("--configurations", type=int, help="independent configurations")
+    adv.add_argument("--train", type=int, help="training configurations (the others are held out)")
+    adv.add_argument("--replicas", type=int, help="replicas per configuration")
+    adv.add_argument("--steps", type=int, help="replica run length in MD steps")
+    adv.add_argument("--equilibration-steps", type=int, help="equilibration steps per configuration")
+    adv.add_argument("--n-select", type=int, help="features selected and used by the model (default: chosen by "
+                     "cross-validation inside the training configurations)")
+    adv.add_argument("--model", choices=["linear", "ridge", "lasso", "mlp", "gp"], help="regression model")
+    adv.add_argument("--no-render", action="store_true", help="skip the OVITO rendering (matplotlib maps only)")
+    adv.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    size = pipeline.SIZES[args.size]
+    over = {k: getattr(args, k) for k in ("temperature", "n", "configurations", "train", "replicas", "steps",
+                                          "equilibration_steps", "n_select", "model")
+            if getattr(args, k, None) is not None}
+    if over:
+        size = replace(size, **over)
+    try:
+        summary = pipeline.run_pipeline(args.output, size=size, size_name=args.size, seed=args.seed, cores=args.cores,
+                               resume=args.resume, render=not args.no_render, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"glassdyn demo: interrupted; finished work is kept in {args.output}: continue with the same command "
+              "plus --resume", file=sys.stderr)
+        return 130
+    h = summary["held_out"]["pearson"]
+    t = summary["timings"]
+    print(f"glassdyn demo: held-out Pearson r = {h['mean']:.3f} +- {h['std']:.3f} over {h['n']} configurations "
+          f"(tau_alpha = {summary['dynamics']['tau_alpha']:.3g}); {t['total']:.0f} s "
+          f"({t['cpu_seconds']:.0f} CPU seconds)")
+    print(f"glassdyn demo: report {summary['files']['report']}; open the OVITO example with "
+          f"'python {summary['files']['ovito_script']}'")
+    return 0

@@ -1,0 +1,86 @@
+"""``glassdyn predict``: apply a trained model to LAMMPS dumps.
+
+::
+
+    glassdyn predict new.dump --model model.gdm -o new_pred.dump [--plot]
+
+The features the model needs are read from the dump's columns when they are all there, else
+recomputed with the descriptor parameters stored in the model file
+(:func:`glassdyn.learn.features_for_model`); the prediction is written as the per-atom column
+``propensity_pred`` (and ``propensity_std`` for the Gaussian process).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..adapters.lammps_dump import iter_dump, write_dump
+from ..errors import InputError
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="DUMP", help="LAMMPS dumps to predict")
+    parser.add_argument("--model", required=True, metavar="FILE", help="model file written by glassdyn train")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+                        help="output dump (one input) or folder (several inputs)")
+    parser.add_argument("--compute", choices=["auto", "always", "never"], default="auto",
+                        help="recompute descriptors with the model's parameters: when columns are missing "
+                             "(auto), always, or never")
+    parser.add_argument("--column", default="propensity_pred", help="name of the prediction column")
+    parser.add_argument("--plot", action="store_true",
+                        help="maps of true (if the target column exists) vs predicted values, parity plot")
+
+
+def run(args) -> int:
+    from ..learn import features_for_model, predict_with_std
+    from ..modelfile import load_model
+    from ..validation import evaluate_by_configuration
+    model = load_model(args.model)
+    target = model.metadata_.get("target")
+    multi = len(args.inputs) > 1 or args.output.endswith(os.sep) or os.path.isdir(args.output)
+    written = []
+    for path in args.inputs:
+        if not os.path.exists(path):
+            raise InputError("file not found", source=path)
+        out_frames = []
+        for frame in iter_dump(path):
+            X, names = features_for_model(model, frame, args.compute)
+            pred, std = predict_with_std(model, X, names)
+            cols = {args.column: pred}
+            if std is not None:
+                cols["propensity_std"] = std
+            out_frames.append(frame.with_properties(**cols))
+            true = frame.properties.get(target) if target else None
+            msg = f"{path}, frame {frame.index}: {frame.n_atoms} atoms"
+            if true is not None:
+                s = evaluate_by_configuration(true, pred, np.zeros(len(pred)))
+                msg += f", Pearson r with {target} = {s.pearson[0]:.3f}, Spearman = {s.spearman[0]:.3f}"
+            print(msg)
+        if multi:
+            os.makedirs(args.output, exist_ok=True)
+            out = os.path.join(args.output, f"{Path(path).name.split('.')[0]}_pred.dump")
+        else:
+            out = args.output
+        write_dump(out, out_frames)
+        written.append(out)
+        if args.plot:
+            from ..plots.learn import parity_plot, propensity_maps
+            stem = str(Path(out).with_suffix(""))
+            f0 = out_frames[0]
+            true = f0.properties.get(target) if target else None
+            propensity_maps(f0, true, f0.properties[args.column], f"{stem}_maps.png",
+                            std=f0.properties.get("propensity_std"))
+            written.append(f"{stem}_maps.png")
+            if true is not None:
+                yt = np.concatenate([f.properties[target] for f in out_frames])
+                yp = np.concatenate([f.properties[args.column] for f in out_frames])
+                g = np.concatenate([np.full(f.n_atoms, k) for k, f in enumerate(out_frames)])
+                parity_plot(yt, yp, f"{stem}_parity.png", groups=g, label=target)
+                written.append(f"{stem}_parity.png")
+    print("wrote " + ", ".join(written))
+    return 0

@@ -1,0 +1,137 @@
+"""``glassdyn select``: information-imbalance feature selection.
+
+::
+
+    glassdyn select runs/*_propensity.dump --target propensity_t10 --mode supervised -o select_out \\
+        [--features 'Theta_*' 'rho_*'] [--n-features 15] [--random-control] [--baselines lasso random]
+
+Inputs: LAMMPS dumps (every frame is one configuration; features and target are per-atom columns,
+e.g. written by ``glassdyn describe`` and ``glassdyn propensity``) or feature tables (``.csv`` with a
+header, ``.npz`` with ``names`` + ``values``); one file is one configuration unless it has a ``config``
+column. Outputs in the folder ``-o``: ``order.csv`` (pick, feature, Delta after the pick),
+``curves.csv`` (every curve per configuration), ``selection.json`` (everything, with parameters),
+``plane.csv`` and ``plane.png`` (supervised: the information-imbalance plane of single features),
+``curve.png`` (Delta against the number of features, with the baselines).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from ..adapters.tables import read_configurations
+from ..errors import InputError
+from ._common import write_csv, write_json
+
+__all__ = ["configure", "run", "read_inputs"]
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="FEATURES",
+                        help="LAMMPS dumps (one configuration per frame) or feature tables (.csv/.npz)")
+    parser.add_argument("--target", help="target column (required for --mode supervised), e.g. propensity_t10")
+    parser.add_argument("--mode", choices=("supervised", "unsupervised"), default="supervised")
+    parser.add_argument("-o", "--output", required=True, help="output folder (created)")
+    parser.add_argument("--features", nargs="+", metavar="PATTERN",
+                        help="glob patterns of the feature columns (default: every numeric non-target column)")
+    parser.add_argument("--n-features", "--n-select", dest="n_features", type=int, default=15,
+                        help="number of picks (default 15, capped at F)")
+    parser.add_argument("--random-control", action="store_true",
+                        help="append an N(0,1) feature 'random_control' (should be picked late)")
+    parser.add_argument("--baselines", nargs="*", choices=("lasso", "random"), default=[],
+                        help="also compute Lasso selection (supervised) and/or random orders")
+    parser.add_argument("--n-random", type=int, default=50, help="random orders for the baseline (default 50)")
+    parser.add_argument("--ties", choices=("strict", "average", "random"), default="strict",
+                        help="rank rule for equidistant points (default strict)")
+    parser.add_argument("--nn-ties", choices=("average", "random", "first"), default="average",
+                        help="rule for several nearest neighbours (default average)")
+    parser.add_argument("--backend", choices=("exact", "dadapy"), default="exact")
+    parser.add_argument("--maxk", type=int, help="dadapy backend: neighbours ranked exactly (default N-1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-jobs", "--jobs", dest="n_jobs", type=int, default=1,
+                        help="threads over configurations and candidates (-1: all cores)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+
+def read_inputs(paths, target, patterns):
+    """Per-configuration feature matrices, targets (or None) and the common feature names."""
+    configs = read_configurations(paths, target=target, patterns=patterns, compute="never")
+    names = list(configs[0].names)
+    for c in configs[1:]:
+        if list(c.names) != names:
+            missing = sorted(set(names) ^ set(c.names))
+            raise InputError(f"feature columns differ between configurations ({', '.join(missing[:10])}); "
+                             "use --features to choose common columns", source=c.label)
+    Xs = [np.asarray(c.values, float) for c in configs]
+    ys = None if target is None else [np.asarray(c.target, float) for c in configs]
+    return Xs, ys, names, [c.label for c in configs]
+
+
+def run(args) -> int:
+    from ..imbalance import imbalance_plane
+    from ..selection import greedy_supervised, greedy_unsupervised, lasso_selection, random_orders
+
+    supervised = args.mode == "supervised"
+    if supervised and not args.target:
+        raise InputError("--mode supervised needs --target (the propensity column)")
+    Xs, ys, names, labels = read_inputs(args.inputs, args.target if supervised else None, args.features)
+    F = len(names) + (1 if args.random_control else 0)
+    n_select = min(args.n_features, F)
+    common = dict(feature_names=names, ties=args.ties, nn_ties=args.nn_ties, seed=args.seed)
+    os.makedirs(args.output, exist_ok=True)
+    out = {"inputs": labels}
+    plane = None
+    if supervised:
+        sel = greedy_supervised(Xs, ys, n_features=n_select, random_control=args.random_control,
+                                backend=args.backend, maxk=args.maxk, n_jobs=args.n_jobs, **common)
+        plane = imbalance_plane(Xs, ys, backend=args.backend, maxk=args.maxk, **common)
+        out["plane"] = plane.to_dict()
+    else:
+        sel = greedy_unsupervised(Xs, n_features=n_select, random_control=args.random_control,
+                                  backend=args.backend, maxk=args.maxk, n_jobs=args.n_jobs, **common)
+    out["selection"] = sel.to_dict()
+    baselines = []
+    nb = min(n_select, len(names))
+    if "lasso" in args.baselines:
+        if not supervised:
+            raise InputError("the Lasso baseline needs a target (--mode supervised)")
+        lasso = lasso_selection(Xs, ys, n_features=nb, **common)
+        baselines.append(lasso)
+        out["lasso"] = lasso.to_dict()
+    if "random" in args.baselines:
+        rnd = random_orders(Xs, ys if supervised else None, n_features=nb, n_orders=args.n_random,
+                            n_jobs=args.n_jobs, **common)
+        baselines.append(rnd)
+        out["random"] = rnd.to_dict()
+
+    write_csv(os.path.join(args.output, "order.csv"), ["pick", "feature", "index", "delta_mean", "delta_std"],
+              [[d + 1, nm, k, f"{sel.curve[d]:.10g}", f"{sel.curve_per_config[:, d].std():.10g}"]
+               for d, (nm, k) in enumerate(zip(sel.order, sel.indices))])
+    rows = []
+    for key, arr in sel.curves.items():
+        rows += [[key, c] + [f"{v:.10g}" for v in row] for c, row in enumerate(np.asarray(arr))]
+        rows.append([key, "mean"] + [f"{v:.10g}" for v in np.nanmean(arr, axis=0)])
+    for b in baselines:
+        key = "random_mean" if hasattr(b, "spread") else "lasso"
+        rows.append([key, "mean"] + [f"{v:.10g}" for v in b.curve])
+        if hasattr(b, "spread"):
+            rows.append(["random_spread", "std"] + [f"{v:.10g}" for v in b.spread])
+    write_csv(os.path.join(args.output, "curves.csv"),
+              ["curve", "configuration"] + [f"d{d + 1}" for d in range(sel.curve.size)], rows)
+    if plane is not None:
+        write_csv(os.path.join(args.output, "plane.csv"), ["feature", "delta_feature_to_target", "delta_target_to_feature"],
+                  [[nm, f"{plane.forward_mean[k]:.10g}", f"{plane.backward_mean[k]:.10g}"]
+                   for k, nm in enumerate(plane.names)])
+    write_json(os.path.join(args.output, "selection.json"), out)
+    if not args.no_plots:
+        from ..plots.imbalance import plot_curve, plot_plane
+        if plane is not None:
+            plot_plane(plane.forward_mean, plane.backward_mean, os.path.join(args.output, "plane.png"),
+                       labels=plane.names, selection=sel)
+        plot_curve(sel, os.path.join(args.output, "curve.png"), baselines=baselines)
+    print(f"glassdyn select: {args.mode} order: {', '.join(sel.order)}")
+    print(f"glassdyn select: Delta after each pick: {', '.join(f'{v:.3f}' for v in sel.curve)}")
+    print(f"glassdyn select: wrote {args.output}/ (order.csv, curves.csv, selection.json"
+          + (", plane.csv, plane.png" if plane is not None else "") + (", curve.png)" if not args.no_plots else ")"))
+    return 0

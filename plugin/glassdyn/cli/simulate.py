@@ -1,0 +1,89 @@
+"""``glassdyn simulate``: run the LAMMPS scripts of ``lammps_inputs/`` with presets.
+
+Examples
+--------
+    glassdyn simulate ensemble --model ka2d --n 4320 --temperature 0.45 --replicas 30 \\
+        --configurations 10 --dynamics langevin --steps 1000000 --cores 8 --output run_T045
+    glassdyn simulate cool --model ka2d --rates 2e5 2e7 --configurations 5 --output cooling
+    glassdyn simulate equilibrate --model ternary2d --temperature 0.5 --output eq
+    glassdyn simulate ensemble --model ka2d --temperature 0.45 --reference my_config.data --output run
+
+Interrupt with Ctrl-C and run the same command again to resume: finished jobs are kept.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import InputError
+
+TASKS = ("equilibrate", "cool", "ensemble")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__.split("Examples", 1)[1]
+    parser.add_argument("task", nargs="?", choices=TASKS, help="what to run (or --task)")
+    parser.add_argument("--task", dest="task_option", choices=TASKS, help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="ka2d", help="ka2d | ternary2d | ka3d (default ka2d)")
+    parser.add_argument("--n", type=int, default=None, help="number of atoms (default: production size: "
+                        "ka2d 4320, ternary2d 1290, ka3d 1000)")
+    parser.add_argument("--temperature", type=float, default=None, help="temperature, LJ units "
+                        "(equilibrate and ensemble; required)")
+    parser.add_argument("--configurations", type=int, default=1, help="independent configurations (default 1)")
+    parser.add_argument("--replicas", type=int, default=30, help="replicas per configuration (default 30)")
+    parser.add_argument("--dynamics", default="md", help="md | langevin | brownian (3D only) (default md)")
+    parser.add_argument("--steps", type=float, default=100_000, help="ensemble length in MD steps "
+                        "(default 1e5)")
+    parser.add_argument("--points-per-decade", type=int, default=5, help="log-spaced dumps per decade")
+    parser.add_argument("--times", type=float, nargs="+", default=None, help="explicit dump steps (ascending)")
+    parser.add_argument("--equilibration-steps", type=float, default=100_000, help="NVT steps after the "
+                        "random start and minimisation (default 1e5; make it several tau_alpha)")
+    parser.add_argument("--reference", nargs="+", default=None, metavar="DATA",
+                        help="ensemble: start from these LAMMPS data files (atom style atomic, equilibrated at "
+                        "--temperature), one configuration each, instead of equilibrating new ones")
+    parser.add_argument("--rates", type=float, nargs="+", default=[2e5], help="cooling: ramp durations "
+                        "t_cool in MD steps, from T=2.0 to 0.05 (default 2e5; Swanson et al.: 2e5 2e7)")
+    parser.add_argument("--snapshots", type=int, default=200, help="cooling: snapshots along each ramp")
+    parser.add_argument("--langevin-damp", type=float, default=0.1, help="Langevin friction time (default 0.1)")
+    parser.add_argument("--seed", type=int, default=1, help="base seed (default 1)")
+    parser.add_argument("--cores", type=int, default=None, help="LAMMPS processes at once (default: all CPUs)")
+    parser.add_argument("--output", required=True, help="output folder (resumed if it holds the same run)")
+    parser.add_argument("--lmp", default=None, help="LAMMPS executable (default: $GLASSDYN_LMP or lmp)")
+    parser.add_argument("--no-omp", action="store_true", help="do not use the OPENMP styles (-sf omp)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..lammps import simulate
+
+    task = args.task or args.task_option
+    if task is None:
+        raise InputError(f"say what to run: glassdyn simulate {{{','.join(TASKS)}}} ...")
+    if args.task and args.task_option and args.task != args.task_option:
+        raise InputError(f"two different tasks given: {args.task} and --task {args.task_option}")
+    common = dict(model=args.model, n=args.n, configurations=args.configurations, seed=args.seed,
+                  cores=args.cores, executable=args.lmp, omp=not args.no_omp, progress=not args.quiet)
+    if task in ("equilibrate", "ensemble") and args.temperature is None:
+        raise InputError(f"glassdyn simulate {task} needs --temperature")
+    if args.reference is not None and task != "ensemble":
+        raise InputError("--reference starts iso-configurational ensembles: use it with 'glassdyn simulate ensemble'")
+    if task == "equilibrate":
+        manifest = simulate.run_equilibrate(args.output, temperature=args.temperature,
+                                            equilibration_steps=args.equilibration_steps, **common)
+    elif task == "ensemble":
+        times = None if args.times is None else [int(t) for t in args.times]
+        manifest = simulate.run_ensemble(args.output, temperature=args.temperature, replicas=args.replicas,
+                                         dynamics=args.dynamics, times=times, steps=int(args.steps),
+                                         points_per_decade=args.points_per_decade,
+                                         equilibration_steps=args.equilibration_steps,
+                                         langevin_damp=args.langevin_damp, references=args.reference,
+                                         **common)
+    else:
+        manifest = simulate.run_cooling(args.output, rates=args.rates, snapshots=args.snapshots,
+                                        equilibration_steps=args.equilibration_steps, **common)
+        for tc, entry in manifest["tg"].items():
+            print(f"t_cool = {tc} steps: Tg = {entry['tg']['tg']:.4f}  "
+                  f"<E_IS>(T_end) = {entry['eis_final_mean']:.5f}")
+    print(f"glassdyn simulate {task}: done; manifest {args.output}/manifest.json "
+          f"(LAMMPS {manifest['lammps_version']})")
+    return 0
