@@ -128,9 +128,9 @@ class StudySize:
 
 SIZES: dict[str, StudySize] = {
     # ~45-60 min on 2 (shared) cores; tau_alpha measured by the scan picks the temperature
-    "full": StudySize(name="full", n=1290, scan_temperatures=(0.6, 0.5, 0.45), scan_steps=40_000,
-                      scan_equilibration_steps=20_000, scan_replicas=2, temperature=None,
-                      max_tau_steps=16_000, configurations=8, replicas=16, equilibration_tau=3.0, run_tau=1.4,
+    "full": StudySize(name="full", n=1290, scan_temperatures=(0.6, 0.5, 0.45), scan_steps=80_000,
+                      scan_equilibration_steps=80_000, scan_replicas=2, temperature=0.45,
+                      max_tau_steps=50_000, configurations=10, replicas=30, equilibration_tau=10.0, run_tau=2.0,
                       n_random_orders=50, heldout_random_orders=100, unsupervised_max_points=800),
     # the CI test: a few minutes on 2 cores, one scan point that also fixes the run lengths
     "reduced": StudySize(name="reduced", n=400, scan_temperatures=(0.6,), scan_steps=24_000,
