@@ -24,7 +24,8 @@ if (( n < 3 )); then
 fi
 
 # 1. propensity (and bond breaking, F_s, tau_alpha) of every configuration:
-#    columns propensity_t<time>, bond_breaking_t<time>
+#    columns propensity_cr_t<time> (cage-relative: the 2D default; --displacement plain gives
+#    propensity_t<time>), bond_breaking_t<time>
 annotated=()
 for dir in "${configs[@]}"; do
     name=$(basename "$dir")
@@ -33,8 +34,8 @@ for dir in "${configs[@]}"; do
     annotated+=("$OUT_DIR/$name.dump")
 done
 
-# the last dumped time, as spelled in the column names (e.g. propensity_t2)
-target=$(awk '/^ITEM: ATOMS/ {for (i = 3; i <= NF; i++) if ($i ~ /^propensity_t/) last = $i; print last; exit}' \
+# the last dumped time, as spelled in the column names (e.g. propensity_cr_t2)
+target=$(awk '/^ITEM: ATOMS/ {for (i = 3; i <= NF; i++) if ($i ~ /^propensity(_cr)?_t/) last = $i; print last; exit}' \
          "${annotated[0]}")
 echo "target column: $target"
 

@@ -17,13 +17,25 @@ Base descriptors (one value per particle)
            neighbours both gaps, theta and 2 pi - theta, are counted). 3D: j and k are
            neighbours of each other and theta_jk is the bond angle in [0, pi].
 
-Density descriptors at a length L (one value per particle and length)
---------------------------------------------------------------------
-``rho``    local number density (particles within L of i, i included) / (pi L^2), 2D, or
-           / (4/3 pi L^3), 3D (:func:`local_density`).
-``phi``    local area (volume) fraction: sum over those particles of pi (sigma_jj/2)^2
-           (3D: 4/3 pi (sigma_jj/2)^3), divided by the disc area (sphere volume)
-           (:func:`area_fraction`).
+Density descriptors (the information-imbalance paper's Eqs. 8-10)
+-----------------------------------------------------------------
+``rho``    coarse-grained mean, over the particles j within L of i (i included), of a
+           *per-particle* density rho_j; ``phi`` likewise of a per-particle area (volume) fraction
+           phi_j = a_j rho_j, a_j = pi (sigma_jj/2)^2 (3D: 4/3 pi (sigma_jj/2)^3). The per-particle
+           density is chosen with ``density`` (:data:`DENSITIES`, :func:`particle_densities`):
+
+           ``"radical"`` (default)  1 / area of j's radical (power) Voronoi cell, radii sigma_jj/2
+                                    (:mod:`glassdyn.voronoi`): the cell of a size-polydisperse mixture;
+           ``"voronoi"``            1 / area of j's plain Voronoi cell;
+           ``"probe"``              particles within ``probe_radius`` of j (j included) / probe area;
+           ``"disc_count"``         the old definition: no per-particle density, rho_i(L) = (particles
+                                    within L of i, i included) / (pi L^2) (3D: / (4/3 pi L^3)) and
+                                    phi_i(L) = their area / (pi L^2) (:func:`local_density`,
+                                    :func:`area_fraction`). It is constant at L = 0.5 (no two centres
+                                    are that close), unlike the paper's rho.
+
+           The default follows the measurement in the README (which per-particle density gives the
+           published Pearson-vs-L profiles of rho and phi).
 
 Coarse-graining
 ---------------
@@ -72,7 +84,7 @@ from .potentials import PairPotential, get_potential, resolve_potential
 from .structure import cutoffs_from_pairs, radial_structure_functions, sigma_matrix
 
 __all__ = ["FeatureTable", "compute_features", "features_from_params", "register_descriptor", "DescriptorContext",
-           "DescriptorSpec", "REGISTRY", "DEFAULT_DESCRIPTORS", "DEFAULT_DESCRIPTORS_3D",
+           "DescriptorSpec", "REGISTRY", "DENSITIES", "DEFAULT_PROBE_RADIUS", "particle_densities", "DEFAULT_DESCRIPTORS", "DEFAULT_DESCRIPTORS_3D",
            "DEFAULT_LENGTHS", "DESCRIPTORS", "feature_name", "local_energy", "coordination", "hexatic",
            "steinhardt", "tong_tanaka", "local_density", "area_fraction", "coarse_grain",
            "resolve_cutoffs"]
@@ -83,6 +95,10 @@ DEFAULT_DESCRIPTORS = ("rho", "phi", "e", "psi6", "Theta", "z")
 DEFAULT_DESCRIPTORS_3D = ("rho", "phi", "e", "q6", "Theta", "z")
 #: Coarse-graining lengths L = 0.5, 1.0, ..., 5.0 (length units).
 DEFAULT_LENGTHS = tuple(0.5 * k for k in range(1, 11))
+#: Per-particle densities of ``rho`` and ``phi`` (see the module docstring); the first is the default.
+DENSITIES = ("radical", "voronoi", "probe", "disc_count")
+#: Default probe radius of ``density="probe"`` (length units): about the first minimum of g(r).
+DEFAULT_PROBE_RADIUS = 1.5
 
 
 # =============================================================================================
@@ -676,6 +692,56 @@ def area_fraction(frame: Frame, lengths=DEFAULT_LENGTHS, *, potential=None, sigm
 
 
 # =============================================================================================
+# per-particle densities
+def particle_densities(frame: Frame, sigma: np.ndarray, density: str = "radical", *,
+                       probe_radius: float = DEFAULT_PROBE_RADIUS,
+                       nl: NeighborList | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-particle density rho_j and area (volume) fraction phi_j = a_j rho_j of every particle.
+
+    Parameters
+    ----------
+    frame : Frame
+    sigma : ndarray (n, n)
+        Sigma matrix; particle j has radius sigma_jj / 2 and size a_j = pi (sigma_jj/2)^2
+        (3D: 4/3 pi (sigma_jj/2)^3).
+    density : {"radical", "voronoi", "probe"}
+        1 / radical-Voronoi cell measure (radii sigma_jj/2), 1 / plain Voronoi cell measure, or
+        the particles within ``probe_radius`` of j (j included) divided by the probe disc area
+        (sphere volume); phi_j of ``probe`` is the particles' size within the probe over its area.
+    probe_radius : float
+        Probe radius (length units) of ``density="probe"``.
+    nl : NeighborList, optional
+        A search at a cutoff >= ``probe_radius`` to reuse (``probe`` only).
+
+    Returns
+    -------
+    rho, phi : ndarray, shape (N,)
+        Per unit area (volume); dimensionless.
+    """
+    from .voronoi import cell_measures
+
+    if density not in DENSITIES or density == "disc_count":
+        raise InputError(f"unknown per-particle density '{density}'; choose one of "
+                         f"{', '.join(d for d in DENSITIES if d != 'disc_count')}", source=frame.source,
+                         frame=frame.index)
+    sizes = _particle_sizes(frame, sigma)
+    if density in ("radical", "voronoi"):
+        radii = 0.5 * np.diag(sigma)[frame.types - 1]
+        cells = cell_measures(frame, radii, method=density)
+        return 1.0 / cells, sizes / cells
+    r = float(probe_radius)
+    if not (np.isfinite(r) and r > 0):
+        raise InputError(f"probe_radius must be positive, got {probe_radius}", source=frame.source, frame=frame.index)
+    nl = _get_nl(frame, r, nl, f"the density probe (radius {r:g})")
+    m = nl.distances < r
+    n = frame.n_atoms
+    area = _volume_factor(frame.dimension) * r ** frame.dimension
+    count = np.bincount(nl.i[m], minlength=n) + 1.0
+    covered = np.bincount(nl.i[m], weights=sizes[nl.j[m]], minlength=n) + sizes
+    return count / area, covered / area
+
+
+# =============================================================================================
 # the descriptor registry
 @dataclass
 class DescriptorContext:
@@ -708,6 +774,15 @@ class DescriptorContext:
     cutoffs: np.ndarray | None = None
     _bonds: "_Bonds | None" = None
     _pair_index: np.ndarray | None = None
+    _densities: tuple | None = None
+
+    @property
+    def densities(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-particle (rho_j, phi_j) of ``options["density"]`` (:func:`particle_densities`), computed once."""
+        if self._densities is None:
+            self._densities = particle_densities(self.frame, self.sigma, self.options["density"],
+                                                 probe_radius=self.options["probe_radius"], nl=self.nl)
+        return self._densities
 
     @property
     def bonds(self) -> "_Bonds":
@@ -727,11 +802,12 @@ class DescriptorSpec:
     function : callable
         ``function(ctx: DescriptorContext) -> ndarray``: (N,) per-particle values (``kind``
         ``"particle"`` or ``"disc"``), or ``(values (N, k), names)`` for ``kind="raw"``.
-    kind : {"particle", "disc", "raw"}
+    kind : {"particle", "disc", "raw"} or callable
         ``particle``: a per-particle value, coarse-grained as the mean over the disc (sphere) of
         radius L (NaN skipped). ``disc``: a per-particle weight w_j (None = 1) summed over the
         disc and divided by its area (volume): a count density. ``raw``: columns written as they
-        are (no coarse-graining).
+        are (no coarse-graining). A callable ``kind(options) -> str`` chooses by the options
+        (``rho``/``phi``: ``disc`` for ``density="disc_count"``, ``particle`` otherwise).
     dimensions : tuple of int
     needs : frozenset of str
         ``"potential"`` (a pair potential is required), ``"bonds"`` (neighbour cutoffs).
@@ -763,8 +839,8 @@ def register_descriptor(name: str, *, kind: str = "particle", dimensions=(2, 3),
     :class:`DescriptorSpec` for the arguments. The function receives a
     :class:`DescriptorContext`.
     """
-    if kind not in ("particle", "disc", "raw"):
-        raise ValueError(f"descriptor kind must be 'particle', 'disc' or 'raw', got {kind!r}")
+    if not callable(kind) and kind not in ("particle", "disc", "raw"):
+        raise ValueError(f"descriptor kind must be 'particle', 'disc', 'raw' or a callable, got {kind!r}")
 
     def deco(function):
         REGISTRY[name] = DescriptorSpec(name, function, kind, tuple(dimensions), frozenset(needs), wrong_dimension,
@@ -773,16 +849,26 @@ def register_descriptor(name: str, *, kind: str = "particle", dimensions=(2, 3),
     return deco
 
 
-@register_descriptor("rho", kind="disc")
-def _rho_disc(ctx: DescriptorContext):
-    """Particles within L (i included) per unit area (volume)."""
-    return None
+def _density_kind(options) -> str:
+    return "disc" if options.get("density") == "disc_count" else "particle"
 
 
-@register_descriptor("phi", kind="disc")
-def _phi_disc(ctx: DescriptorContext):
-    """Particle area (volume) within L per unit area (volume)."""
-    return _particle_sizes(ctx.frame, ctx.sigma)
+def _probe_reach(frame, options) -> float:
+    return float(options["probe_radius"]) if options.get("density") == "probe" else 0.0
+
+
+@register_descriptor("rho", kind=_density_kind, radius=_probe_reach)
+def _rho(ctx: DescriptorContext):
+    """Per-particle density rho_j (``density``), or for ``disc_count`` the count itself (weight 1)."""
+    return None if ctx.options["density"] == "disc_count" else ctx.densities[0]
+
+
+@register_descriptor("phi", kind=_density_kind, radius=_probe_reach)
+def _phi(ctx: DescriptorContext):
+    """Per-particle area (volume) fraction phi_j, or for ``disc_count`` the particle sizes (disc weights)."""
+    if ctx.options["density"] == "disc_count":
+        return _particle_sizes(ctx.frame, ctx.sigma)
+    return ctx.densities[1]
 
 
 @register_descriptor("e", needs=("potential",))
@@ -842,7 +928,8 @@ DESCRIPTORS = tuple(REGISTRY)
 # the feature set
 def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, descriptors=None, cutoffs=None,
                      weighting: str = "hard", *, sigma=None, exp_truncation: float = 3.0,
-                     rsf_mu=None, rsf_width: float = 0.1) -> FeatureTable:
+                     rsf_mu=None, rsf_width: float = 0.1, density: str = DENSITIES[0],
+                     probe_radius: float = DEFAULT_PROBE_RADIUS, cutoff_info: dict | None = None) -> FeatureTable:
     """Coarse-grained structural descriptors of every particle of one frame, as a named table.
 
     Parameters
@@ -861,7 +948,9 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
         structure functions (not coarse-grained; columns ``G<type>_mu<mu>``).
     cutoffs : None, "rdf", float or array_like (n_types, n_types)
         Neighbour cutoffs for z, psi6/q_l and Theta: first minimum of g_ab(r) of this frame
-        (default) or user values (length units).
+        (default) or given values (length units), e.g. one set for a whole data set from
+        :func:`glassdyn.structure.dataset_cutoffs` (what the command line, the demo and the
+        studies use, so that every configuration has the same neighbour definition).
     weighting : {"hard", "exponential"}
         Coarse-graining weights (see :func:`coarse_grain`).
     sigma : float or array_like, optional
@@ -871,6 +960,13 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
     rsf_mu, rsf_width
         Shell radii and width of the radial structure functions (``G``); see
         :func:`glassdyn.structure.radial_structure_functions`.
+    density : {"radical", "voronoi", "probe", "disc_count"}
+        Per-particle density that ``rho`` and ``phi`` coarse-grain (module docstring).
+    probe_radius : float
+        Probe radius of ``density="probe"`` (length units).
+    cutoff_info : dict, optional
+        How given ``cutoffs`` were chosen (e.g. the ``info`` of
+        :func:`~glassdyn.structure.dataset_cutoffs`), recorded as ``params["cutoff_method"]``.
 
     Returns
     -------
@@ -912,8 +1008,12 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
                          "preset, 'auto' or a PairPotential), or leave 'e' out of the descriptors",
                          source=frame.source, frame=frame.index)
     sig = sigma_matrix(frame, pot, sigma)
-    options = {"rsf_mu": rsf_mu, "rsf_width": rsf_width}
-    cg = [s for s in specs if s.kind != "raw"]
+    if density not in DENSITIES:
+        raise InputError(f"unknown per-particle density '{density}'; choose one of {', '.join(DENSITIES)}",
+                         source=frame.source, frame=frame.index)
+    options = {"rsf_mu": rsf_mu, "rsf_width": rsf_width, "density": density, "probe_radius": float(probe_radius)}
+    kinds = {s.name: (s.kind(options) if callable(s.kind) else s.kind) for s in specs}
+    cg = [s for s in specs if kinds[s.name] != "raw"]
     lengths = _check_lengths(frame, lengths) if cg else np.zeros(0)
 
     # radii: coarse-graining, potential, neighbour cutoffs, the descriptors' own
@@ -936,8 +1036,9 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
             radii[what] = float(user_cut.max())
         short.append(what)
     for spec in specs:
-        if spec.radius is not None:
-            radii[f"descriptor {spec.name}"] = spec.radius(frame, options)
+        r = spec.radius(frame, options) if spec.radius is not None else 0.0
+        if r > 0:
+            radii[f"descriptor {spec.name}"] = r
     if not radii:
         raise InputError("no descriptors requested", source=frame.source, frame=frame.index)
     for what, r in radii.items():
@@ -958,6 +1059,10 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
                             "coarse-grained means skip NaN"}
     if weighting == "exponential":
         params["exp_truncation"] = exp_truncation
+    if {"rho", "phi"} & set(descriptors):
+        params["density"] = density
+        if density == "probe":
+            params["probe_radius"] = float(probe_radius)
     ctx = DescriptorContext(frame, pot, sig, pairs, nl, options, params, _pair_index=idx)
     if "bonds" in needs:
         if user_cut is None:
@@ -966,7 +1071,7 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
             cut, pair_info = cutoffs_from_pairs(frame, i[m], j[m], d[m], sig, 0.01, 0.03, 0.8, 1.45)
             cut_info = {"method": "rdf", "pairs": pair_info}
         else:
-            cut, cut_info = user_cut, {"method": "user"}
+            cut, cut_info = user_cut, dict(cutoff_info) if cutoff_info else {"method": "user"}
         params["cutoffs"] = cut.tolist()
         params["cutoff_method"] = cut_info
         ctx.cutoffs = cut
@@ -974,8 +1079,8 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
     values = {spec.name: spec.function(ctx) for spec in specs}
 
     # coarse-grain the per-particle values and the disc weights in one pass
-    particle = [s.name for s in cg if s.kind == "particle"]
-    weights = [s.name for s in cg if s.kind == "disc" and values[s.name] is not None]
+    particle = [s.name for s in cg if kinds[s.name] == "particle"]
+    weights = [s.name for s in cg if kinds[s.name] == "disc" and values[s.name] is not None]
     columns = particle + weights
     X = (np.column_stack([np.asarray(values[c], dtype=float) for c in columns]) if columns
          else np.zeros((frame.n_atoms, 0)))
@@ -988,7 +1093,7 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
             norm = np.array([_exp_normalisation(L, exp_truncation, dim) for L in lengths])
     names, blocks = [], []
     for spec in cg:
-        if spec.kind == "particle":
+        if kinds[spec.name] == "particle":
             block = means[:, columns.index(spec.name), :]
         elif values[spec.name] is None:
             block = counts / norm
@@ -997,7 +1102,7 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
         blocks.append(block)
         names.extend(feature_name(spec.name, L) for L in lengths)
     for spec in specs:
-        if spec.kind == "raw":
+        if kinds[spec.name] == "raw":
             block, raw_names = values[spec.name]
             blocks.append(block)
             names.extend(raw_names)
@@ -1014,7 +1119,8 @@ def features_from_params(frame: Frame, params: dict | None = None, *, potential=
     params : dict, optional
         ``FeatureTable.params`` (or a model file's ``descriptor_params``): the keys that are
         parameters of :func:`compute_features` are used, the others ignored. A serialised
-        potential (``{"name": ...}``) is looked up by name.
+        potential (``{"name": ...}``) is looked up by name. Parameters recorded before ``density``
+        existed (rho or phi without a ``density`` entry) mean ``density="disc_count"``.
     potential : str or PairPotential, optional
         Overrides the recorded potential; ``"auto"`` (or a missing entry) picks the default
         for the frame (:func:`glassdyn.potentials.resolve_potential`).
@@ -1024,7 +1130,13 @@ def features_from_params(frame: Frame, params: dict | None = None, *, potential=
     FeatureTable
     """
     sig = inspect.signature(compute_features).parameters
-    kw = {k: v for k, v in (params or {}).items() if k in sig and k != "frame"}
+    params = dict(params or {})
+    if "density" not in params and {"rho", "phi"} & set(params.get("descriptors") or ()):
+        # tables and model files written before rho/phi averaged a per-particle density
+        params["density"] = "disc_count"
+    kw = {k: v for k, v in params.items() if k in sig and k != "frame"}
+    if isinstance(params.get("cutoff_method"), dict) and not isinstance(kw.get("cutoffs"), (str, type(None))):
+        kw["cutoff_info"] = params["cutoff_method"]
     for k in ("lengths", "descriptors"):
         if isinstance(kw.get(k), list):
             kw[k] = tuple(kw[k])

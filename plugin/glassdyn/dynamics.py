@@ -60,7 +60,7 @@ __all__ = [
     "unwrap", "find_jumps", "displacements", "remove_drift", "pair_cutoffs", "cage_operator",
     "cage_relative", "propensity", "bond_breaking", "self_intermediate_scattering",
     "structure_factor", "first_peak_q", "tau_alpha", "time_label", "PropensityResult",
-    "analyze_ensemble",
+    "analyze_ensemble", "default_cage_relative", "propensity_column",
 ]
 
 #: Default wave number (2 pi / sigma_AA), used when S(q) cannot be estimated.
@@ -613,6 +613,9 @@ class PropensityResult:
     q : float
     params : dict
         Every parameter used and ``glassdyn`` version.
+
+    The propensity's kind is in its name, :attr:`column` (``propensity``, ``propensity_cr``,
+    ``propensity_cr_abs``, ...; :func:`propensity_column`).
     """
 
     times: np.ndarray
@@ -626,6 +629,11 @@ class PropensityResult:
     tau_alpha: np.ndarray
     q: float
     params: dict = field(default_factory=dict)
+
+    @property
+    def column(self) -> str:
+        """The per-atom column name of this propensity (says cage-relative and/or absolute)."""
+        return propensity_column(bool(self.params.get("cage_relative")), bool(self.params.get("absolute")))
 
     def time_index(self, t: float) -> int:
         """Index of the time closest to ``t``."""
@@ -644,7 +652,21 @@ class PropensityResult:
         return cols
 
 
-def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = False,
+#: What ``cage_relative="auto"`` means: cage-relative displacements in 2D (long-wavelength
+#: Mermin-Wagner fluctuations dominate plain ones), plain displacements with the drift removed in
+#: 3D (Bapst et al. 2020). SCIENCE.md section 3.
+def default_cage_relative(dimension: int) -> bool:
+    """True in 2D, False in 3D: the propensity convention of each dimension."""
+    return int(dimension) == 2
+
+
+def propensity_column(cage_relative: bool, absolute: bool) -> str:
+    """Name of a propensity column that says which one it is: ``propensity`` (plain ``<|dr|^2>``),
+    ``propensity_cr`` (cage-relative), with ``_abs`` for ``<|dr|>``."""
+    return "propensity" + ("_cr" if cage_relative else "") + ("_abs" if absolute else "")
+
+
+def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool | str = "auto",
                      absolute: bool = False, drift: bool = True, cage_cutoff: Any = None,
                      r_in: Any = None, r_out: Any = None, q: float | None = None,
                      compute_bond_breaking: bool = True, fs_cage_relative: bool | None = None,
@@ -657,8 +679,9 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = F
         Reference configuration and ``(R, T, N, d)`` unwrapped trajectories.
     potential : PairPotential or str, optional
         Sets the default cutoffs (multiples of sigma_ab); needed unless every cutoff is given.
-    cage_relative : bool
-        Propensity from cage-relative displacements.
+    cage_relative : bool or "auto"
+        Propensity from cage-relative displacements; ``"auto"`` (default): in 2D, not in 3D
+        (:func:`default_cage_relative`).
     absolute : bool
         Propensity ``<|dr|>`` instead of ``<|dr|^2>``.
     drift : bool
@@ -681,6 +704,11 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool = F
     traj = ensemble.positions
     origins = ensemble.origins
     R, T, N, d = traj.shape
+    if isinstance(cage_relative, str):
+        if cage_relative != "auto":
+            raise InputError(f"cage_relative must be True, False or 'auto', got {cage_relative!r}",
+                             source=ref.source)
+        cage_relative = default_cage_relative(d)
     if R < 2:
         raise InputError(f"an iso-configurational ensemble needs at least 2 replicas, got {R}")
     fs_cr = cage_relative if fs_cage_relative is None else bool(fs_cage_relative)

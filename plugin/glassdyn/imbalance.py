@@ -21,10 +21,12 @@ Two tie rules, both parameters:
 ``ties`` (ranks in B), with ``n_less`` points strictly closer to ``i`` than ``j`` and ``n_eq`` points
 (``j`` included, ``i`` excluded) at exactly the same distance as ``j``:
 
-- ``"strict"`` (default): ``r = 1 + n_less`` (count strictly closer points; a 1-D discrete target gets the
-  most optimistic rank);
-- ``"average"``: ``r = 1 + n_less + (n_eq - 1) / 2``, the mean rank of the tied block (the expectation of
-  random tie-breaking);
+- ``"average"`` (default): ``r = 1 + n_less + (n_eq - 1) / 2``, the mean rank of the tied block: the
+  expectation of random tie-breaking, hence of the authors' ``np.argsort`` ranks (ties broken by sort
+  order, which is arbitrary with respect to the physics; SCIENCE.md section 4);
+- ``"strict"``: ``r = 1 + n_less`` (count strictly closer points; a 1-D discrete target gets the most
+  optimistic rank, which invents a "p predicts X better than X predicts p" asymmetry for discrete
+  features such as z);
 - ``"random"``: ``r = 1 + n_less + u``, ``u`` uniform in ``{0, ..., n_eq - 1}`` drawn with ``seed``.
 
 ``nn_ties`` (nearest neighbours in A): when several points share the smallest distance from ``i`` in A
@@ -552,7 +554,7 @@ def _dadapy_pair(a: np.ndarray, b: np.ndarray, maxk: int | None) -> tuple[float,
 # ----------------------------------------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------------------------------------
-def point_ranks(A: Any, B: Any, *, ties: str = "strict", nn_ties: str = "average", seed: int | None = 0,
+def point_ranks(A: Any, B: Any, *, ties: str = "average", nn_ties: str = "average", seed: int | None = 0,
                 duplicates: str = "error", n_jobs: int = 1) -> np.ndarray:
     """Per-point rank ``r^B_{i, j*(i)}`` of the A-nearest neighbour, one configuration.
 
@@ -577,7 +579,7 @@ def point_ranks(A: Any, B: Any, *, ties: str = "strict", nn_ties: str = "average
     return _point_ranks_one(a, b, ties, nn_ties, rng, n_jobs, duplicates=duplicates)
 
 
-def imbalance_per_configuration(A: Any, B: Any, *, groups: Any = None, ties: str = "strict",
+def imbalance_per_configuration(A: Any, B: Any, *, groups: Any = None, ties: str = "average",
                                 nn_ties: str = "average", seed: int | None = 0, backend: str = "exact",
                                 maxk: int | None = None, duplicates: str = "error",
                                 n_jobs: int = 1) -> np.ndarray:
@@ -706,7 +708,7 @@ def standardize_configurations(Xs: Sequence[np.ndarray], names: Sequence[str], w
 
 
 def imbalance_plane(features: Any, target: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
-                    standardize: bool = True, ties: str = "strict", nn_ties: str = "average", seed: int = 0,
+                    standardize: bool = True, ties: str = "average", nn_ties: str = "average", seed: int = 0,
                     backend: str = "exact", maxk: int | None = None, n_jobs: int = 1) -> ImbalancePlane:
     """(Delta(X_j -> p), Delta(p -> X_j)) for every single feature j, per configuration.
 

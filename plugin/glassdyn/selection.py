@@ -44,7 +44,7 @@ from .imbalance import (REL_MARGIN, Sorted1D, check_tables, check_tie_rules, exa
 from .stats import constant_columns
 
 __all__ = ["SelectionResult", "RandomBaseline", "greedy_supervised", "greedy_unsupervised", "lasso_selection",
-           "random_orders", "prepare_features", "lasso_supports", "lasso_order", "RANDOM_CONTROL"]
+           "random_orders", "prepare_features", "lasso_supports", "lasso_order", "RANDOM_CONTROL", "PROTOCOLS"]
 
 RANDOM_CONTROL = "random_control"
 _K_HINT = 16
@@ -78,6 +78,11 @@ class SelectionResult:
         Mean objective of every feature at every step (NaN for features already picked), (n_features,).
     params : dict
         Every parameter, the feature names and the glassdyn version.
+    orders_per_configuration : list of list of str, optional
+        ``protocol="per_configuration"``: the picks made in each configuration on its own (the
+        paper's protocol); ``order`` is then their consensus (features by mean pick position,
+        unpicked counted as ``n_features + 1``) and ``curve_per_config`` row c is configuration
+        c's own greedy curve.
     """
 
     order: list[str]
@@ -88,13 +93,19 @@ class SelectionResult:
     subsets: list = field(default_factory=list)
     candidates: list = field(default_factory=list)
     params: dict = field(default_factory=dict)
+    orders_per_configuration: list | None = None
+    indices_per_configuration: list | None = None
 
     def to_dict(self) -> dict:
-        return {"order": list(self.order), "indices": [int(k) for k in self.indices],
-                "curve": self.curve.tolist(), "curve_per_config": self.curve_per_config.tolist(),
-                "curves": {k: np.asarray(v).tolist() for k, v in self.curves.items()},
-                "subsets": [[int(k) for k in s] for s in self.subsets],
-                "candidates": [np.asarray(c).tolist() for c in self.candidates], "params": self.params}
+        out = {"order": list(self.order), "indices": [int(k) for k in self.indices],
+               "curve": self.curve.tolist(), "curve_per_config": self.curve_per_config.tolist(),
+               "curves": {k: np.asarray(v).tolist() for k, v in self.curves.items()},
+               "subsets": [[int(k) for k in s] for s in self.subsets],
+               "candidates": [np.asarray(c).tolist() for c in self.candidates], "params": self.params}
+        if self.orders_per_configuration is not None:
+            out["orders_per_configuration"] = [list(o) for o in self.orders_per_configuration]
+            out["indices_per_configuration"] = [[int(k) for k in o] for o in self.indices_per_configuration]
+        return out
 
 
 @dataclass
@@ -463,12 +474,38 @@ def _prepare(features, feature_names, groups, target, n_features, ties: str, nn_
     return Xs, ps, names, n_features, columns
 
 
+PROTOCOLS = ("pooled", "per_configuration")
+
+
+def _per_configuration(function, features, target, groups, kwargs) -> SelectionResult:
+    """Run a greedy selection in every configuration on its own and combine the results (the paper's
+    protocol: picks per configuration, curves averaged)."""
+    Xs = split_configurations(features, groups)
+    ps = None if target is None else split_configurations(target, groups)
+    runs = [function(x, p, **kwargs) if ps is not None else function(x, **kwargs)
+            for x, p in zip(Xs, ps if ps is not None else [None] * len(Xs))]
+    n = len(runs[0].order)
+    names = list(dict.fromkeys(k for r in runs for k in r.order))
+    pos = {k: np.mean([r.order.index(k) + 1 if k in r.order else n + 1 for r in runs]) for k in names}
+    consensus = sorted(names, key=lambda k: (pos[k], names.index(k)))[:n]
+    index_of = {k: i for r in runs for k, i in zip(r.order, r.indices)}
+    curves = {key: np.vstack([r.curves[key] for r in runs]) for key in runs[0].curves}
+    per = np.vstack([r.curve_per_config for r in runs])
+    params = dict(runs[0].params, protocol="per_configuration", n_configurations=len(runs),
+                  n_points=[int(np.shape(x)[0]) for x in Xs])
+    return SelectionResult(order=consensus, indices=[index_of[k] for k in consensus], curve=per.mean(axis=0),
+                           curve_per_config=per, curves=curves,
+                           subsets=[[index_of[k] for k in consensus[:d + 1]] for d in range(n)], candidates=[],
+                           params=params, orders_per_configuration=[list(r.order) for r in runs],
+                           indices_per_configuration=[list(r.indices) for r in runs])
+
+
 def greedy_supervised(features: Any, target: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
                       n_features: int | None = None, random_control: bool = False, standardize: bool = True,
                       select: Sequence[str] | None = None, drop_constant: bool = True,
-                      ties: str = "strict", nn_ties: str = "average",
+                      ties: str = "average", nn_ties: str = "average",
                       seed: int = 0, backend: str = "exact", maxk: int | None = None, reverse: bool = True,
-                      target_table: bool = True, n_jobs: int = 1) -> SelectionResult:
+                      target_table: bool = True, n_jobs: int = 1, protocol: str = "pooled") -> SelectionResult:
     """Greedy supervised selection minimising Delta(X_S -> p).
 
     Parameters
@@ -503,11 +540,23 @@ def greedy_supervised(features: Any, target: Any, *, feature_names: Sequence[str
         every candidate's ranks are a lookup; False ranks by bisection in the sorted target instead.
     n_jobs : int
         Threads (configurations are evaluated in parallel; -1 = all cores).
+    protocol : {"pooled", "per_configuration"}
+        ``pooled`` (default): one order for all configurations, each pick minimising the mean of
+        Delta over configurations. ``per_configuration``: the paper's protocol, a separate greedy
+        selection in every configuration, curves averaged, picks reported per configuration
+        (``orders_per_configuration``; ``order`` is their consensus).
 
     Returns
     -------
     SelectionResult
     """
+    if protocol not in PROTOCOLS:
+        raise InputError(f"unknown selection protocol '{protocol}'; choose one of {', '.join(PROTOCOLS)}")
+    if protocol == "per_configuration":
+        return _per_configuration(greedy_supervised, features, target, groups, dict(
+            feature_names=feature_names, n_features=n_features, random_control=random_control, standardize=standardize,
+            select=select, drop_constant=drop_constant, ties=ties, nn_ties=nn_ties, seed=seed, backend=backend,
+            maxk=maxk, reverse=reverse, target_table=target_table, n_jobs=n_jobs))
     Xs, ps, names, n_features, columns = _prepare(features, feature_names, groups, target, n_features, ties, nn_ties, backend,
                                        random_control=random_control, seed=seed, standardize=standardize,
                                        select=select, drop_constant=drop_constant)
@@ -583,9 +632,9 @@ def greedy_supervised(features: Any, target: Any, *, feature_names: Sequence[str
 def greedy_unsupervised(features: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
                         n_features: int | None = None, random_control: bool = False, standardize: bool = True,
                         select: Sequence[str] | None = None, drop_constant: bool = True,
-                      ties: str = "strict", nn_ties: str = "average",
+                        ties: str = "average", nn_ties: str = "average",
                         seed: int = 0, backend: str = "exact", maxk: int | None = None,
-                        n_jobs: int = 1) -> SelectionResult:
+                        n_jobs: int = 1, protocol: str = "pooled") -> SelectionResult:
     """Greedy unsupervised selection minimising (Delta(X_full -> X_S) + Delta(X_S -> X_full)) / sqrt(2).
 
     Parameters are those of :func:`greedy_supervised` without a target. The full space is every feature
@@ -597,6 +646,13 @@ def greedy_unsupervised(features: Any, *, feature_names: Sequence[str] | None = 
     -------
     SelectionResult with curves ``symmetric``, ``full_to_subset``, ``subset_to_full``.
     """
+    if protocol not in PROTOCOLS:
+        raise InputError(f"unknown selection protocol '{protocol}'; choose one of {', '.join(PROTOCOLS)}")
+    if protocol == "per_configuration":
+        return _per_configuration(greedy_unsupervised, features, None, groups, dict(
+            feature_names=feature_names, n_features=n_features, random_control=random_control, standardize=standardize,
+            select=select, drop_constant=drop_constant, ties=ties, nn_ties=nn_ties, seed=seed, backend=backend,
+            maxk=maxk, n_jobs=n_jobs))
     Xs, _, names, n_features, columns = _prepare(features, feature_names, groups, None, n_features, ties, nn_ties, backend,
                                       random_control=random_control, seed=seed, standardize=standardize,
                                       select=select, drop_constant=drop_constant)
@@ -779,7 +835,7 @@ def lasso_order(subsets: Sequence, n_columns: int, fallback: Sequence[int] = ())
 def lasso_selection(features: Any, target: Any, *, feature_names: Sequence[str] | None = None, groups: Any = None,
                     n_features: int = 15, standardize: bool = True, select: Sequence[str] | None = None,
                     drop_constant: bool = True,
-                    ties: str = "strict", nn_ties: str = "average", seed: int = 0, n_alphas: int = 300,
+                    ties: str = "average", nn_ties: str = "average", seed: int = 0, n_alphas: int = 300,
                     max_iter: int = 5000) -> SelectionResult:
     """Lasso selection: for d = 1..n_features, the subset with exactly d non-zero weights.
 
@@ -821,7 +877,7 @@ def lasso_selection(features: Any, target: Any, *, feature_names: Sequence[str] 
 def random_orders(features: Any, target: Any = None, *, feature_names: Sequence[str] | None = None, groups: Any = None,
                   n_features: int = 15, n_orders: int = 100, standardize: bool = True,
                   select: Sequence[str] | None = None, drop_constant: bool = True,
-                      ties: str = "strict", nn_ties: str = "average",
+                      ties: str = "average", nn_ties: str = "average",
                   seed: int = 0, n_jobs: int = 1) -> RandomBaseline:
     """Random feature orders: the supervised (target given) or unsupervised objective after d picks.
 

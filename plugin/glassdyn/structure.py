@@ -16,7 +16,7 @@ from .errors import InputError
 from .frame import Frame
 from .neighbors import NeighborList, neighbor_list
 
-__all__ = ["sigma_matrix", "partial_rdf", "neighbor_cutoffs", "radial_structure_functions",
+__all__ = ["sigma_matrix", "partial_rdf", "neighbor_cutoffs", "dataset_cutoffs", "radial_structure_functions",
            "rsf_names", "cutoffs_from_pairs", "FALLBACK_CUTOFF_FACTOR"]
 
 #: Neighbour cutoff used, in units of sigma_ab, when g_ab(r) shows no clear first minimum.
@@ -105,20 +105,28 @@ def partial_rdf(frame: Frame, r_max: float, bin_width: float = 0.02, *, n_types:
     return _partial_rdf(frame, nl.i, nl.j, nl.distances, r_max, bin_width, n_types)
 
 
-def _partial_rdf(frame, i, j, d, r_max, bin_width, n_types):
+def _rdf_counts(frame, i, j, d, r_max, bin_width, n_types):
+    """Pair histogram (n, n, bins) and its ideal-gas expectation (n, n, bins) of one frame; g = hist / ideal.
+
+    Kept apart so that several frames can be pooled (sums of both) into one g_ab(r)."""
     n_bins = int(math.ceil(r_max / bin_width - 1e-9))
     edges = np.arange(n_bins + 1) * bin_width
     m = d < n_bins * bin_width
     t = frame.types - 1
     key = (t[i[m]] * n_types + t[j[m]]) * n_bins + (d[m] / bin_width).astype(np.int64).clip(0, n_bins - 1)
-    hist = np.bincount(key, minlength=n_types * n_types * n_bins).reshape(n_types, n_types, n_bins)
+    hist = np.bincount(key, minlength=n_types * n_types * n_bins).reshape(n_types, n_types, n_bins).astype(float)
     counts = np.bincount(t, minlength=n_types).astype(float)
     shell = _shell_volume(edges[:-1], edges[1:], frame.dimension)
     norm = counts[:, None] * (counts[None, :] - np.eye(n_types)) / frame.box.volume
+    return 0.5 * (edges[:-1] + edges[1:]), hist, np.maximum(norm, 0.0)[:, :, None] * shell[None, None, :]
+
+
+def _partial_rdf(frame, i, j, d, r_max, bin_width, n_types):
+    r, hist, ideal = _rdf_counts(frame, i, j, d, r_max, bin_width, n_types)
     with np.errstate(invalid="ignore", divide="ignore"):
-        g = hist / (norm[:, :, None] * shell[None, None, :])
-    g[norm <= 0] = np.nan
-    return 0.5 * (edges[:-1] + edges[1:]), g
+        g = hist / ideal
+    g[ideal <= 0] = np.nan
+    return r, g
 
 
 def _first_minimum(r, g, sigma_ab, smoothing, min_depth):
@@ -201,6 +209,11 @@ def cutoffs_from_pairs(frame, i, j, d, sig, bin_width, smoothing, min_depth, fal
     r_max = 2.2 * float(sig.max())
     bw = bin_width * float(sig.max())
     r, g = _partial_rdf(frame, i, j, d, r_max, bw, n)
+    return _cutoffs_from_rdf(r, g, sig, smoothing, min_depth, fallback)
+
+
+def _cutoffs_from_rdf(r, g, sig, smoothing, min_depth, fallback):
+    n = sig.shape[0]
     cut = fallback * sig.copy()
     info = {}
     names = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -216,6 +229,58 @@ def cutoffs_from_pairs(frame, i, j, d, sig, bin_width, smoothing, min_depth, fal
                 cut[a, b] = cut[b, a] = val
                 info[label] = "first minimum of g(r)"
     return cut, info
+
+
+def dataset_cutoffs(frames, potential=None, *, sigma=None, bin_width: float = 0.01, smoothing: float = 0.03,
+                    min_depth: float = 0.8, fallback: float = FALLBACK_CUTOFF_FACTOR) -> tuple[np.ndarray, dict]:
+    """One set of neighbour cutoffs for a whole data set: the first minimum of the partial g_ab(r)
+    pooled over every frame (pair histograms and their ideal-gas expectations summed).
+
+    Each frame's own g(r) is noisy for small systems and gives every configuration slightly
+    different neighbours; one set per data set, recorded with the features and reused at
+    prediction time, keeps the descriptors comparable across configurations.
+
+    Parameters
+    ----------
+    frames : iterable of Frame
+        The configurations of the data set (consumed once; they may be a generator).
+    potential, sigma
+        Supply the sigma matrix (as :func:`neighbor_cutoffs`); it must cover every frame's types.
+    bin_width, smoothing, min_depth, fallback
+        As in :func:`neighbor_cutoffs`.
+
+    Returns
+    -------
+    cutoffs : ndarray, shape (n, n)
+    info : dict
+        ``{"method": "dataset", "n_frames": ..., "pairs": {"A-B": how}}``, for the feature params.
+    """
+    hist = ideal = r = sig = None
+    n_frames = 0
+    for frame in frames:
+        s = sigma_matrix(frame, potential, sigma)
+        if sig is None:
+            sig = s
+            r_max = 2.2 * float(sig.max())
+            bw = bin_width * float(sig.max())
+        elif s.shape != sig.shape:
+            raise InputError(f"the frames have different numbers of types ({s.shape[0]} here, {sig.shape[0]} in the "
+                             "first frame); give a potential or sigma matrix covering all of them",
+                             source=frame.source, frame=frame.index)
+        reach = min(r_max, frame.box.max_cutoff)
+        nl = neighbor_list(frame, reach, sort=False)
+        r, h, e = _rdf_counts(frame, nl.i, nl.j, nl.distances, r_max, bw, sig.shape[0])
+        if reach < r_max:  # a small box: bins beyond half its width hold no pairs, not zero density
+            e[:, :, r >= reach] = 0.0
+        hist = h if hist is None else hist + h
+        ideal = e if ideal is None else ideal + e
+        n_frames += 1
+    if n_frames == 0:
+        raise InputError("no frames to compute the neighbour cutoffs from")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.where(ideal > 0, hist / np.where(ideal > 0, ideal, 1.0), np.nan)
+    cut, info = _cutoffs_from_rdf(r, g, sig, smoothing, min_depth, fallback)
+    return cut, {"method": "dataset", "n_frames": n_frames, "pairs": info}
 
 
 def rsf_names(types, mu) -> list[str]:

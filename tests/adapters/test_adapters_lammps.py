@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 
-from glassdyn import Box, Frame
 from glassdyn.adapters import load_frames
 from glassdyn.adapters.lammps_data import read_data_file
 from glassdyn.adapters.lammps_dump import iter_dump, read_dump, write_dump

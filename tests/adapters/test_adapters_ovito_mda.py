@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from glassdyn import Box, Frame, InputError
-from glassdyn.adapters.lammps_dump import read_dump, write_dump
+from glassdyn.adapters.lammps_dump import write_dump
 
 
 def annotated_frame(d, seed=0, n=60):

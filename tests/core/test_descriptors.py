@@ -121,8 +121,9 @@ def test_coordination_density_phi_match_brute_force(case, ka2d, ka3d):
         phi_ref[:, k] = (np.bincount(i[m], weights=a[j[m]], minlength=frame.n_atoms) + a) / (unit * L ** frame.dimension)
     np.testing.assert_allclose(D.local_density(frame, lengths), rho_ref, rtol=1e-12)
     np.testing.assert_allclose(D.area_fraction(frame, lengths, potential=pot), phi_ref, rtol=1e-12)
-    # the feature table holds the same numbers
-    table = D.compute_features(frame, pot, lengths=lengths, descriptors=("rho", "phi", "z"), cutoffs=cut)
+    # the feature table holds the same numbers (the disc count is density="disc_count")
+    table = D.compute_features(frame, pot, lengths=lengths, descriptors=("rho", "phi", "z"), cutoffs=cut,
+                               density="disc_count")
     np.testing.assert_allclose(table[D.feature_name("rho", lengths[1])], rho_ref[:, 1], rtol=1e-12)
     np.testing.assert_allclose(table[D.feature_name("phi", lengths[2])], phi_ref[:, 2], rtol=1e-12)
     # z at the smallest length is the particle's own z where no other particle is that close
@@ -552,3 +553,59 @@ def test_other_bad_inputs(ka2d, ka3d):
         D.compute_features(ka2d, "ka2d", weighting="gauss")
     with pytest.raises(InputError, match="neighbour cutoff 9 is longer than half the box|needs pairs up to 9"):
         D.coordination(ka2d, 9.0)
+
+
+# ---------------------------------------------------------------------------- per-particle densities
+@pytest.mark.parametrize("density", ["radical", "voronoi", "probe"])
+@pytest.mark.parametrize("case", ["2d", "3d"])
+def test_rho_phi_average_per_particle_densities(density, case, ka2d, ka3d):
+    """rho_bar_i(L) = mean over j within L (i included) of rho_j, phi likewise of phi_j = a_j rho_j, with
+    rho_j = 1 / cell measure (plain or radical Voronoi, glassdyn.voronoi, itself checked against freud
+    and brute force) or the count within the probe radius, all summed here by brute force."""
+    from glassdyn.voronoi import cell_measures
+    frame = ka3d if case == "3d" else ka2d
+    pot = get_potential("ka3d" if case == "3d" else "ka2d")
+    lengths = (0.5, 1.3, 2.2)
+    a = area(frame, pot.sigma)
+    if density == "probe":
+        i, j, _, r = brute_vectors(frame, 1.5)
+        m = r < 1.5
+        unit = np.pi * 1.5 ** 2 if frame.dimension == 2 else 4 / 3 * np.pi * 1.5 ** 3
+        rho_j = (np.bincount(i[m], minlength=frame.n_atoms) + 1) / unit
+        phi_j = (np.bincount(i[m], weights=a[j[m]], minlength=frame.n_atoms) + a) / unit
+    else:
+        cells = cell_measures(frame, 0.5 * np.diag(pot.sigma)[frame.types - 1], method=density)
+        rho_j, phi_j = 1.0 / cells, a / cells
+    i, j, _, r = brute_vectors(frame, max(lengths))
+    table = D.compute_features(frame, pot, lengths=lengths, descriptors=("rho", "phi"), density=density)
+    assert table.params["density"] == density
+    for L in lengths:
+        m = r < L
+        n = np.bincount(i[m], minlength=frame.n_atoms) + 1
+        rho_ref = (np.bincount(i[m], weights=rho_j[j[m]], minlength=frame.n_atoms) + rho_j) / n
+        phi_ref = (np.bincount(i[m], weights=phi_j[j[m]], minlength=frame.n_atoms) + phi_j) / n
+        np.testing.assert_allclose(table[D.feature_name("rho", L)], rho_ref, rtol=1e-10)
+        np.testing.assert_allclose(table[D.feature_name("phi", L)], phi_ref, rtol=1e-10)
+    # unlike the disc count, rho at L = 0.5 varies from particle to particle
+    assert np.std(table["rho_L0.5"]) > 0.02 * np.mean(table["rho_L0.5"])
+
+
+def test_lattice_density_is_one_over_the_cell_area_at_every_length():
+    m = 12
+    g = np.stack(np.meshgrid(np.arange(m), np.arange(m), indexing="ij"), -1).reshape(-1, 2) * 1.1
+    frame = Frame(g, np.ones(m * m, dtype=int), Box.orthorhombic([1.1 * m, 1.1 * m]))
+    for density in ("radical", "voronoi"):
+        t = D.compute_features(frame, None, lengths=(0.5, 2.0, 4.0), descriptors=("rho", "phi"), density=density,
+                               sigma=1.0)
+        np.testing.assert_allclose(t.values[:, :3], 1 / 1.21, rtol=1e-10)
+        np.testing.assert_allclose(t.values[:, 3:], np.pi * 0.25 / 1.21, rtol=1e-10)
+
+
+def test_old_parameters_mean_the_disc_count(ka2d):
+    """Tables and model files written before per-particle densities recompute the old rho."""
+    old = D.compute_features(ka2d, "ka2d", lengths=(1.0,), descriptors=("rho", "z"), density="disc_count")
+    params = {k: v for k, v in old.params.items() if k != "density"}
+    again = D.features_from_params(ka2d, params)
+    np.testing.assert_array_equal(again.values, old.values)
+    with pytest.raises(InputError, match="unknown per-particle density"):
+        D.compute_features(ka2d, "ka2d", density="mass")

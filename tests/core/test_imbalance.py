@@ -132,7 +132,7 @@ def test_plane_equals_single_feature_imbalances():
     g = np.random.default_rng(4)
     X = [g.normal(size=(150, 4)) for _ in range(2)]
     p = [x[:, 1] + 0.5 * g.normal(size=150) for x in X]
-    pl = imbalance_plane(X, p, feature_names=list("abcd"))
+    pl = imbalance_plane(X, p, feature_names=list("abcd"), ties="strict")
     for c in range(2):
         z = (X[c] - X[c].mean(0)) / X[c].std(0)
         pz = (p[c] - p[c].mean()) / p[c].std()
@@ -178,7 +178,7 @@ def test_duplicate_points_error_or_allow():
     X[10], p[10] = X[3], p[3]
     with pytest.raises(InputError, match=r"identical in both spaces.*duplicates='allow'.*atom ids: 3, 10"):
         imbalance(X, p)
-    got = imbalance(X, p, duplicates="allow")
+    got = imbalance(X, p, duplicates="allow", ties="strict")
     assert got == pytest.approx(brute(X, p), abs=1e-12)
 
 
@@ -221,3 +221,45 @@ def test_feature_constant_up_to_rounding_is_refused_by_standardisation():
         standardize_configurations([x], ["a", "rho_L0.5", "b"])
     z = standardize_configurations([x[:, [0, 2]]], ["a", "b"])[0]
     np.testing.assert_allclose(z.std(axis=0), 1.0)
+
+
+# ---------------------------------------------------------------------------- the authors' argsort ranks
+def _argsort_imbalance(a, b, rng, n_orders):
+    """Delta(A -> B) as the authors' code ranks (np.argsort of the distance rows, ties broken by
+    position in the data), averaged over random orders of the data: the order of particles in a
+    configuration carries no physics, so their result is one draw of this distribution."""
+    out = []
+    n = len(a)
+    for _ in range(n_orders):
+        perm = rng.permutation(n)
+        ap, bp = a[perm], b[perm]
+        da = np.abs(ap[:, None] - ap[None, :]) if ap.ndim == 1 else np.linalg.norm(ap[:, None] - ap[None], axis=2)
+        db = np.abs(bp[:, None] - bp[None, :]) if bp.ndim == 1 else np.linalg.norm(bp[:, None] - bp[None], axis=2)
+        np.fill_diagonal(da, np.inf)
+        np.fill_diagonal(db, -1.0)                       # i itself sorts first: rank 0
+        nn = np.argsort(da, axis=1, kind="stable")[:, 0]  # nearest neighbour in A, ties by data order
+        ranks = np.argsort(np.argsort(db, axis=1, kind="stable"), axis=1, kind="stable")
+        out.append(2.0 / n * ranks[np.arange(n), nn].mean())
+    return np.array(out)
+
+
+def test_average_ties_default_reproduce_argsort_ranks_on_a_discrete_feature():
+    """A coordination-like integer feature z and a continuous propensity p: the default tie rule
+    ("average") equals the mean of argsort-ranked Delta over data orders in both directions, and
+    the plane is nearly symmetric; "strict" gives p -> z a large fake advantage."""
+    rng = np.random.default_rng(11)
+    n = 300
+    z = rng.integers(4, 9, n).astype(float)
+    p = 0.3 * (z - z.mean()) + rng.normal(size=n)
+    brute_zp = _argsort_imbalance(z, p, rng, 200)
+    brute_pz = _argsort_imbalance(p, z, rng, 200)
+    se = max(brute_zp.std(ddof=1), brute_pz.std(ddof=1)) / np.sqrt(200)
+    zp, pz = imbalance_pair(z, p)                            # defaults
+    assert abs(zp - brute_zp.mean()) < 4 * se + 1e-3, (zp, brute_zp.mean(), se)
+    assert abs(pz - brute_pz.mean()) < 4 * se + 1e-3, (pz, brute_pz.mean(), se)
+    assert abs(zp - pz) < 0.1                                # nearly symmetric, as published for z
+    strict_pz = imbalance(p, z, ties="strict")
+    assert pz - strict_pz > 0.2                              # strict invents "p predicts z"
+    # random tie-breaking scatters around the average rule
+    draws = [imbalance(p, z, ties="random", seed=s) for s in range(20)]
+    assert abs(np.mean(draws) - pz) < 0.02

@@ -228,3 +228,23 @@ def test_cli_select_lammps_dump_frames_are_configurations(tmp_path):
     js = json.loads((out / "selection.json").read_text())
     assert js["selection"]["order"] == api.order
     np.testing.assert_allclose(js["selection"]["curve_per_config"], api.curve_per_config, atol=1e-12)
+
+
+def test_per_configuration_protocol_runs_the_greedy_in_each_configuration():
+    """The paper's protocol: every configuration selects on its own; the curves are averaged."""
+    Xs, ps = _data(seed=3, F=6, n=150, C=3)
+    per = greedy_supervised(Xs, ps, n_features=3, protocol="per_configuration", seed=2)
+    for c in range(3):
+        own = greedy_supervised(Xs[c], ps[c], n_features=3, seed=2)
+        assert per.orders_per_configuration[c] == own.order
+        np.testing.assert_allclose(per.curve_per_config[c], own.curve, atol=1e-12)
+    np.testing.assert_allclose(per.curve, per.curve_per_config.mean(axis=0), atol=1e-12)
+    # the consensus order: features by mean pick position
+    pos = {k: np.mean([o.index(k) + 1 if k in o else 4 for o in per.orders_per_configuration])
+           for o in per.orders_per_configuration for k in o}
+    assert [pos[k] for k in per.order] == sorted(pos[k] for k in per.order)
+    assert per.params["protocol"] == "per_configuration"
+    un = greedy_unsupervised(Xs, n_features=2, protocol="per_configuration", seed=2)
+    assert un.orders_per_configuration[1] == greedy_unsupervised(Xs[1], n_features=2, seed=2).order
+    with pytest.raises(InputError, match="unknown selection protocol"):
+        greedy_supervised(Xs, ps, protocol="by_particle")

@@ -20,6 +20,8 @@ import time
 import numpy as np
 import pytest
 
+from glassdyn.demo.pipeline import PREDICTION, TARGET
+
 pytestmark = [pytest.mark.lammps, pytest.mark.slow]
 
 KA2D_SIGMA = np.array([[1.0, 0.8], [0.8, 0.88]])
@@ -48,7 +50,7 @@ def test_held_out_pearson_above_0_3_and_report_consistent(demo_tiny):
     rs = []
     for c in test:
         f = read_dump(demo_tiny / "annotated" / f"config_{c:03d}.dump")
-        r = float(np.corrcoef(f.properties["propensity"], f.properties["propensity_pred"])[0, 1])
+        r = float(np.corrcoef(f.properties[TARGET], f.properties[PREDICTION])[0, 1])
         assert r == pytest.approx(h["per_configuration"][f"config_{c:03d}"], abs=1e-9)
         rs.append(r)
     assert np.mean(rs) == pytest.approx(h["mean"], abs=1e-9)
@@ -126,20 +128,27 @@ def test_annotated_dumps_read_back_with_true_and_predicted_columns(demo_tiny):
         assert f.dimension == 2
         assert np.array_equal(f.ids, ref.ids) and np.array_equal(f.types, ref.types)
         assert np.allclose(f.positions, ref.positions, atol=1e-12)
-        for col in ["propensity", "propensity_pred", "bond_breaking", *s["features"]["all"]]:
+        for col in [TARGET, PREDICTION, "bond_breaking", *s["features"]["all"]]:
             assert col in f.properties, col
-        for col in ("propensity", "propensity_pred"):
+        for col in (TARGET, PREDICTION):
             assert np.all(np.isfinite(f.properties[col]))
         # the prediction column is the saved model applied to the descriptor columns
         X = np.column_stack([f.properties[n] for n in s["features"]["selected"]])
-        assert np.allclose(model.predict(X, feature_names=s["features"]["selected"]), f.properties["propensity_pred"],
+        assert np.allclose(model.predict(X, feature_names=s["features"]["selected"]), f.properties[PREDICTION],
                            rtol=1e-9, atol=1e-12)
     # one held-out configuration against independent computations
     c = s["test_configurations"][0]
     f = read_dump(demo_tiny / "annotated" / f"config_{c:03d}.dump")
     ref, p = _brute_force_cage_propensity(demo_tiny, c, step)
-    assert np.allclose(f.properties["propensity"], p, rtol=1e-7, atol=1e-10)
-    table = compute_features(ref, potential="ka2d")
+    assert np.allclose(f.properties[TARGET], p, rtol=1e-7, atol=1e-10)
+    # one set of neighbour cutoffs for the demo's data set: g_ab(r) pooled over every configuration,
+    # recorded in the model for glassdyn predict
+    from glassdyn.structure import dataset_cutoffs
+    refs = [read_dump(demo_tiny / "simulation" / f"config_{k:03d}" / "reference.lammpstrj")
+            for k in range(s["parameters"]["configurations"])]
+    cut, _ = dataset_cutoffs(refs, "ka2d")
+    np.testing.assert_allclose(model.metadata_["descriptor_params"]["cutoffs"], cut)
+    table = compute_features(ref, potential="ka2d", cutoffs=cut)
     for k, name in enumerate(table.names):
         assert np.allclose(f.properties[name], table.values[:, k], rtol=1e-12, atol=1e-12, equal_nan=True), name
 
@@ -188,11 +197,11 @@ def test_ovito_example_and_session(demo_tiny):
     code = ("import sys, numpy as np\nfrom ovito import scene\nscene.load(sys.argv[1])\n"
             "ps = list(scene.pipelines)\nd = [p.compute() for p in ps]\n"
             "print(len(ps), ' '.join(sorted(k for k in d[1].particles.keys() if 'propensity' in k)), "
-            "float(np.corrcoef(d[0].particles['propensity'], d[1].particles['propensity_pred'])[0, 1]))\n")
+            f"float(np.corrcoef(d[0].particles['{TARGET}'], d[1].particles['{PREDICTION}'])[0, 1]))\n")
     proc = subprocess.run([sys.executable, "-c", code, str(session)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     words = proc.stdout.split()
-    assert words[0] == "2" and "propensity_pred" in words[1:-1], proc.stdout
+    assert words[0] == "2" and PREDICTION in words[1:-1], proc.stdout
     assert float(words[-1]) == pytest.approx(r_report, abs=1e-6)
 
 

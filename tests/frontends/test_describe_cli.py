@@ -13,6 +13,7 @@ from glassdyn.cli import main
 from glassdyn.adapters.tables import load_table
 from glassdyn.descriptors import compute_features
 from glassdyn.graph import graph_metrics
+from glassdyn.structure import dataset_cutoffs
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))  # the shared test helpers in tests/
 from frontend_synthetic import relaxed  # noqa: E402
@@ -39,16 +40,17 @@ def test_describe_writes_every_feature_column(dump, tmp_path, capsys):
                  "--table", str(tmp_path / "t.npz"), "--quiet"]) == 0
     assert count_frames(out) == 2
     first = read_dump(dump, 1)
-    ref = compute_features(first, "ka2d", lengths=(1.0, 2.0, 3.0))
+    third = read_dump(dump, 3)
+    # one set of neighbour cutoffs for the data set: g_ab(r) pooled over the frames described
+    cut, info = dataset_cutoffs([first, third], "ka2d")
+    ref = compute_features(first, "ka2d", lengths=(1.0, 2.0, 3.0), cutoffs=cut)
     got = read_dump(out, 0)
     assert got.timestep == 100
     np.testing.assert_array_equal(got.ids, first.ids)
     np.testing.assert_array_equal(got.properties["c_extra"], first.properties["c_extra"])  # input columns kept
     for name in ref.names:
         np.testing.assert_array_equal(got.properties[name], ref[name])  # %.17g round-trips exactly
-    # later frames reuse the first frame's g(r) cutoffs
-    third = read_dump(dump, 3)
-    ref3 = compute_features(third, "ka2d", lengths=(1.0, 2.0, 3.0), cutoffs=np.array(ref.params["cutoffs"]))
+    ref3 = compute_features(third, "ka2d", lengths=(1.0, 2.0, 3.0), cutoffs=cut)
     got3 = read_dump(out, 1)
     np.testing.assert_array_equal(got3.properties["Theta_L2.0"], ref3["Theta_L2.0"])
     table = load_table(tmp_path / "t.npz")
@@ -56,6 +58,8 @@ def test_describe_writes_every_feature_column(dump, tmp_path, capsys):
     np.testing.assert_array_equal(table.values[: first.n_atoms], ref.values)
     np.testing.assert_array_equal(table.frame, [0] * first.n_atoms + [1] * first.n_atoms)
     assert [m[1] for m in table.params["frame_map"]] == [1, 3]
+    np.testing.assert_array_equal(table.params["cutoffs"], cut)
+    assert table.params["cutoff_method"]["method"] == "dataset" and table.params["cutoff_method"]["n_frames"] == 2
 
 
 def test_describe_several_inputs_csv_graph_and_options(dump, tmp_path, capsys):

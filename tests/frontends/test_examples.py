@@ -97,10 +97,10 @@ def test_lammps_postprocessing_example(run_dir, tmp_path):
         pytest.skip("bash not available")
     out = tmp_path / "post"
     stdout = _run(["bash", str(EXAMPLES / "lammps_postprocessing.sh"), str(run_dir), str(out)], tmp_path)
-    assert "target column: propensity_t2" in stdout
+    assert "target column: propensity_cr_t2" in stdout  # cage-relative: the 2D default
     pred = read_dump(out / "predicted.dump")
     assert "propensity_pred" in pred.properties and np.all(np.isfinite(pred.properties["propensity_pred"]))
     core = _core_propensity(run_dir / "config2")
-    np.testing.assert_allclose(pred.properties["propensity_t2"], core.propensity[-1], rtol=1e-9)
+    np.testing.assert_allclose(pred.properties["propensity_cr_t2"], core.propensity[-1], rtol=1e-9)
     assert (out / "model.gdm").exists()
     assert _not_blank(out / "true.png") and _not_blank(out / "predicted.png")

@@ -60,9 +60,9 @@ def test_simulate_describe_propensity_select_train_predict(ka2d_propensity, caps
     from glassdyn.modelfile import read_meta
 
     d, dumps = ka2d_propensity
-    cols = [c for c in read_dump(dumps[0]).properties if c.startswith("propensity_t")]
-    target = min(cols, key=lambda c: abs(_time_of(c[len("propensity_t"):]) - 6.0))
-    assert 4.0 < _time_of(target[len("propensity_t"):]) < 9.0
+    cols = [c for c in read_dump(dumps[0]).properties if c.startswith("propensity_cr_t")]
+    target = min(cols, key=lambda c: abs(_time_of(c[len("propensity_cr_t"):]) - 6.0))
+    assert 4.0 < _time_of(target[len("propensity_cr_t"):]) < 9.0
     capsys.readouterr()
     # train on 5 configurations (descriptors computed by train: no feature columns in the dumps)
     model = d / "ridge.gdm"
@@ -74,7 +74,9 @@ def test_simulate_describe_propensity_select_train_predict(ka2d_propensity, caps
     cv = meta["metrics"]["pearson"]
     assert cv["n"] == 5 and cv["mean"] > 0.3, cv
     assert len(meta["feature_names"]) == 60 and len(meta["selected_features"]) == 20
-    assert meta["descriptor_params"]["potential"] == "ka2d" and meta["descriptor_params"]["cutoffs"] == "rdf"
+    dp = meta["descriptor_params"]
+    assert dp["potential"] == "ka2d" and np.shape(dp["cutoffs"]) == (2, 2)  # one set for the training data
+    assert dp["cutoff_method"]["method"] == "dataset" and dp["cutoff_method"]["n_frames"] == 5
     rep = json.loads((d / "ridge.json").read_text())
     folds = rep["cross_validation"]["folds"]
     assert len(folds) == 5 and len({tuple(f["selected_features"]) for f in folds}) > 1  # refitted per fold
@@ -89,9 +91,10 @@ def test_simulate_describe_propensity_select_train_predict(ka2d_propensity, caps
     assert r > 0.3
     assert (d / "held_pred_maps.png").stat().st_size > 5000
 
-    # glassdyn describe writes the same descriptors as columns; predict reads them from there
+    # glassdyn describe with the model's parameters writes the same descriptors as columns (the training
+    # data's neighbour cutoffs included); predict reads them from there
     described = d / "held_described.dump"
-    assert main(["describe", held, "-o", str(described)]) == 0
+    assert main(["describe", held, "-o", str(described), "--descriptor-params", str(model)]) == 0
     pred2 = d / "held_pred2.dump"
     assert main(["predict", str(described), "--model", str(model), "-o", str(pred2), "--compute", "never"]) == 0
     got2 = read_dump(pred2).sorted_by_id()
@@ -106,8 +109,8 @@ def test_default_features_without_selection_also_generalise(ka2d_propensity):
 
     _, dumps = ka2d_propensity
     from glassdyn.adapters.lammps_dump import read_dump
-    cols = [c for c in read_dump(dumps[0]).properties if c.startswith("propensity_t")]
-    target = min(cols, key=lambda c: abs(_time_of(c[len("propensity_t"):]) - 6.0))
+    cols = [c for c in read_dump(dumps[0]).properties if c.startswith("propensity_cr_t")]
+    target = min(cols, key=lambda c: abs(_time_of(c[len("propensity_cr_t"):]) - 6.0))
     cf = read_configurations(dumps, target=target)
     X, y, g, names = stack_tables([(c.names, c.values) for c in cf], [c.target for c in cf])
     assert len(names) == 60

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -67,9 +66,14 @@ def test_descriptors_match_core_and_backends(ensemble):
         table = compute_features(frame_from_mdanalysis(u.atoms), potential="ka2d", lengths=LENGTHS)
         assert serial.results.names == table.names
         np.testing.assert_allclose(feats[k], table.values, rtol=1e-12, atol=1e-12)
-    # float32 coordinates vs the native float64 reader: round-off only (rho is a count: exact)
+    # float32 coordinates vs the native float64 reader: round-off only (rho and phi average Voronoi cell
+    # densities of the float32 positions; with the disc count, rho is a count and exact)
     native = compute_features(read_dump(paths[1], 4), potential="ka2d", lengths=LENGTHS)
-    np.testing.assert_array_equal(feats[4][:, :2], native.values[:, :2])
+    np.testing.assert_allclose(feats[4][:, :4], native.values[:, :4], rtol=2e-5)
+    disc = compute_features(read_dump(paths[1], 4), potential="ka2d", lengths=LENGTHS, density="disc_count")
+    u.trajectory[4]
+    mda_disc = compute_features(frame_from_mdanalysis(u.atoms), potential="ka2d", lengths=LENGTHS, density="disc_count")
+    np.testing.assert_array_equal(mda_disc.values[:, :2], disc.values[:, :2])
     for backend, kw in _backends():
         par = GlassDescriptors(u.atoms, potential="ka2d", lengths=LENGTHS).run(backend=backend, n_workers=2, **kw)
         np.testing.assert_array_equal(par.results.features, feats, err_msg=backend)

@@ -233,7 +233,7 @@ def test_propensity_from_input_slot_matches_core(ensemble, core_propensity):
     from glassdyn.adapters import load_ensemble
 
     folder, ref_path, paths = ensemble
-    mod = _modifier_class("Dynamic propensity")(replica_source="files", time_index=2, cage_relative=True)
+    mod = _modifier_class("Dynamic propensity")(replica_source="files", time_index=2, displacement="cage-relative")
     mod.replicas.load(os.path.join(str(folder), "replica_*.dump"))
     pipeline = import_file(ref_path)
     pipeline.modifiers.append(mod)

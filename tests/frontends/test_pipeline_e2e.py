@@ -65,7 +65,7 @@ def test_cli_pipeline_held_out_pearson(demo_tiny, tmp_path):
     assert {q: q.stat().st_mtime_ns for q in sim.rglob("*.lammpstrj")} == before
 
     # 2. propensity: F_s and tau_alpha (plain displacements) ...
-    _cli("propensity", sim, "-o", tmp_path / "fs" / "", "--no-bond-breaking", "--no-progress")
+    _cli("propensity", sim, "-o", tmp_path / "fs" / "", "--no-bond-breaking", "--no-progress", "--displacement", "plain")
     curves = [_fs_table(tmp_path / "fs" / f"config_{c:03d}_propensity_fs.csv") for c in range(C)]
     t = curves[0][0]
     tau = _tau_from_curve(t, np.mean([f for _, f in curves], axis=0))
@@ -77,23 +77,24 @@ def test_cli_pipeline_held_out_pearson(demo_tiny, tmp_path):
     _cli("propensity", sim, "-o", tmp_path / "prop" / "", "--cage-relative", "--absolute", "--times", t_star,
          "--no-bond-breaking", "--no-progress")
     probe = read_dump(tmp_path / "prop" / "config_000_propensity.dump")
-    target = next(k for k in probe.properties if k.startswith("propensity_t"))
-    assert [k for k in probe.properties if k.startswith("propensity_t")] == [target]
+    target = next(k for k in probe.properties if k.startswith("propensity_cr_abs_t"))
+    assert [k for k in probe.properties if k.startswith("propensity_cr_abs_t")] == [target]
 
-    # 3. describe: the default descriptors (cutoffs from each configuration's own g(r), as the demo)
+    # 3. describe: the default descriptors, one set of neighbour cutoffs for all configurations (as the demo)
     props = [tmp_path / "prop" / f"config_{c:03d}_propensity.dump" for c in range(C)]
-    _cli("describe", *props, "-o", tmp_path / "desc", "--cutoffs", "frame", "--quiet")
+    _cli("describe", *props, "-o", tmp_path / "desc", "--quiet")
     desc = [tmp_path / "desc" / q.name for q in props]
     f0 = read_dump(desc[0])
     features = [k for k in f0.properties if "_L" in k]
     assert len(features) == 60
-    usable = [k for k in features if k != "rho_L0.5"]  # only the particle itself lies within 0.5
+    usable = s["features"]["used"]
+    assert set(usable) <= set(features) and len(usable) >= 55
 
     # 4. select on the training configurations only: the greedy order of the demo
     d = s["features"]["n_selected"]
     n = d if d < len(usable) else 8
     _cli("select", *[desc[c] for c in train], "--target", target, "-o", tmp_path / "sel", "--features", *usable,
-         "--n-select", n, "--no-plots")
+         "--n-features", n, "--no-plots")
     with open(tmp_path / "sel" / "order.csv") as fh:
         order = [row["feature"] for row in csv.DictReader(fh)]
     assert order == s["features"]["greedy_order"][:n]  # same data, same seed -> the demo's picks

@@ -20,7 +20,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     out = tmp_path / "out" / "prop.dump"
     out.parent.mkdir()
     rc = main(["propensity", *p, "--reference", r, "-o", str(out), "--times", "0.5", "2", "--q", "6", "--plot",
-               "--no-progress"])
+               "--no-progress", "--displacement", "plain"])
     assert rc == 0, capsys.readouterr().err
     got = read_dump(out)
     assert sorted(k for k in got.properties) == ["bond_breaking_t0p5", "bond_breaking_t2", "propensity_t0p5",
@@ -59,7 +59,7 @@ def test_cli_cage_relative_and_errors(tmp_path, capsys):
     got = read_dump(out).sorted_by_id()
     dr = traj - traj[:, :1]
     cr = cage_relative(dr, cage_operator(ref, potential="ka2d"))
-    assert np.allclose(got.properties["propensity_t1"], (cr[:, 2] ** 2).sum(-1).mean(0))
+    assert np.allclose(got.properties["propensity_cr_t1"], (cr[:, 2] ** 2).sum(-1).mean(0))
     capsys.readouterr()
     assert main(["propensity", *p, "--reference", r, "-o", str(out), "--times", "0.7", "--no-progress"]) == 1
     err = capsys.readouterr().err
@@ -85,7 +85,8 @@ def test_cli_reads_a_manifest_folder(tmp_path, capsys):
                         "replicas": [os.path.relpath(x, folder) for x in p]})
     (folder / "manifest.json").write_text(json.dumps({"dt": DT, "configurations": entries}))
     out = tmp_path / "res"
-    assert main(["propensity", str(folder), "-o", str(out), "--q", "6", "--no-progress"]) == 0, capsys.readouterr().err
+    assert main(["propensity", str(folder), "-o", str(out), "--q", "6", "--no-progress",
+                 "--displacement", "plain"]) == 0, capsys.readouterr().err
     for c in range(2):
         got = read_dump(out / f"config_{c:03d}_propensity.dump")
         assert "propensity_t2" in got.properties and "bond_breaking_t0p5" in got.properties
@@ -107,7 +108,8 @@ def test_cli_reads_a_simulate_ensemble_folder(tmp_path, capsys):
     manifest = {"task": "ensemble", "parameters": {"configurations": 1, "replicas": 3, "dt": 0.05}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     out = tmp_path / "out.dump"
-    assert main(["propensity", str(folder), "-o", str(out), "--q", "6", "--no-progress"]) == 0, capsys.readouterr().err
+    assert main(["propensity", str(folder), "-o", str(out), "--q", "6", "--no-progress",
+                 "--displacement", "plain"]) == 0, capsys.readouterr().err
     got = read_dump(out).sorted_by_id()
     dr = traj - traj[:, :1]
     dr -= dr.mean(axis=2, keepdims=True)
@@ -118,3 +120,23 @@ def test_cli_reads_a_simulate_ensemble_folder(tmp_path, capsys):
     assert main(["propensity", str(folder), "-o", str(out), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "1 files of configuration 0 are missing" in err and "replica_001.lammpstrj" in err
+
+
+def test_cli_default_is_cage_relative_in_2d(tmp_path, capsys):
+    """No flag: a 2D ensemble gives the cage-relative propensity, in a column named for it."""
+    from glassdyn.cli import main
+    from glassdyn.dynamics import cage_operator, cage_relative
+    ref = make_reference()
+    traj = make_trajectories(ref)
+    r, p = write_ensemble(tmp_path, ref, traj)
+    out = tmp_path / "auto.dump"
+    assert main(["propensity", *p, "--reference", r, "-o", str(out), "--q", "6", "--no-progress",
+                 "--times", "2", "--no-bond-breaking"]) == 0, capsys.readouterr().err
+    got = read_dump(out).sorted_by_id()
+    assert sorted(got.properties) == ["propensity_cr_t2"]
+    dr = traj - traj[:, :1]
+    dr -= dr.mean(axis=2, keepdims=True)
+    cr = cage_relative(dr, cage_operator(ref, potential="ka2d"))
+    assert np.allclose(got.properties["propensity_cr_t2"], (cr[:, 3] ** 2).sum(-1).mean(0))
+    params = json.loads((tmp_path / "auto_params.json").read_text())
+    assert params["params"]["cage_relative"] is True and params["columns"] == ["propensity_cr_t2"]

@@ -130,7 +130,8 @@ def test_cli_on_lammps_ensemble_and_reproducible_propensity(ka2d_ensemble, capsy
     # the dump written by the command holds the same per-atom propensities
     k = res.time_index(tau_cli)
     got = read_dump(out).sorted_by_id()
-    assert np.allclose(got.properties[f"propensity_t{time_label(res.times[k])}"], res.propensity[k])
+    assert res.column == "propensity_cr"  # the 2D default, named so
+    assert np.allclose(got.properties[f"{res.column}_t{time_label(res.times[k])}"], res.propensity[k])
     assert np.allclose(got.properties[f"bond_breaking_t{time_label(res.times[k])}"], res.bond_breaking[k],
                        equal_nan=True)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -93,8 +92,12 @@ def test_pearson_and_single_imbalance_against_brute_force(study):
     z = standardize_configurations([v[:, [col]] for v in feats["values"]], [best])   # same float inputs
     fwd = np.mean([_brute_imbalance(z[c][:, 0], p[c]) for c in range(len(p))])
     assert an["plane"].forward_mean[j] == pytest.approx(fwd, abs=1e-12)
-    # rho at L = 0.5 counts the particle alone (no pair closer than 0.5 sigma): dropped as constant
-    assert an["dropped"] == ["rho_L0.5"]
+    # rho at L = 0.5 is the particle's own (radical Voronoi) density: it varies, nothing is dropped as constant
+    assert an["dropped"] == []
+    assert np.std(feats["values"][0][:, allnames.index("rho_L0.5")]) > 0.01
+    # with the old disc count it is constant: the density variants kept for the measurement show it
+    disc = list(feats["density_values"])[3]   # DENSITY_OPTIONS[3] == "disc_count"
+    assert np.ptp(disc[0][:, 0]) < 1e-9 * disc[0][:, 0].max()
 
 
 def test_heldout_least_squares_matches_sklearn(study):
@@ -161,7 +164,7 @@ def test_report_without_and_with_reference(study, tmp_path):
     assert summary["checks"]["all_passed"] is True
     if not REFERENCE.is_dir():
         pytest.skip("published curves not present on this machine")
-    from glassdyn.studies.information_imbalance import get_size, qualitative_checks, write_report
+    from glassdyn.studies.information_imbalance import get_size, write_report
     an = study["analysis"]
     path = write_report(tmp_path, an, study["dynamics"], study["scan"], study["checks"], get_size("reduced"),
                         temperature=study["temperature"], reference_dir=REFERENCE)

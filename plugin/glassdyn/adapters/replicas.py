@@ -216,7 +216,8 @@ def write_propensity_outputs(result, reference: Frame, dump_path: str, table_pat
     reference : Frame
         The reference configuration (any atom order; written sorted by id).
     dump_path, table_path : str
-        LAMMPS dump with columns ``<propensity column>_t<time>`` and ``bond_breaking_t<time>``;
+        LAMMPS dump with columns ``<result.column>_t<time>`` (``propensity_cr_t10`` for a
+        cage-relative propensity at t = 10) and ``bond_breaking_t<time>``;
         CSV of time, timestep, F_s (all particles and per type), mean propensity and bond
         breaking, with ``#`` header lines holding q, tau_alpha and every parameter.
     times : sequence of float, optional
@@ -243,7 +244,7 @@ def write_propensity_outputs(result, reference: Frame, dump_path: str, table_pat
                 raise InputError(f"time {t:g} is not in the replicas; available times: "
                                  f"{', '.join(f'{x:g}' for x in result.times)}", source=ref.source)
             idx.append(k)
-    prefix = getattr(result, "column", "propensity")
+    prefix = result.column
     cols = {}
     for k in idx:
         lab = time_label(result.times[k])

@@ -24,6 +24,7 @@ from .._atomic import atomic_path
 from .._util import to_jsonable
 from ..descriptors import FeatureTable, features_from_params
 from ..errors import InputError
+from ..potentials import resolve_potential
 from .lammps_dump import iter_dump
 
 __all__ = ["save_table", "load_table", "check_table_path", "to_dataframe", "Configuration", "read_configurations",
@@ -247,12 +248,17 @@ def read_configurations(paths, *, target: str | None, patterns=None, compute: st
     compute : {"auto", "always", "never"}
         Compute descriptors for dumps: when no feature column is found / always / never.
     descriptor_params : dict, optional
-        Parameters for :func:`glassdyn.descriptors.features_from_params`.
+        Parameters for :func:`glassdyn.descriptors.features_from_params`. Without given
+        ``cutoffs`` (or with ``"rdf"``), one set of neighbour cutoffs is computed for all the
+        configurations whose features are computed here (g_ab(r) pooled over them,
+        :func:`glassdyn.structure.dataset_cutoffs`) and recorded in each configuration's
+        ``params`` (the matrix and ``cutoff_method``), so that ``glassdyn predict`` reuses it.
     potential : str, optional
         Potential for computed descriptors (default: recorded, else ``"auto"``).
     frames : None, int, slice or list of int
         Frames of each dump (default all).
     """
+    pending = []   # (Configuration, frame) whose features are computed below, with one set of cutoffs
     out: list[Configuration] = []
     for path in paths:
         path = os.fspath(path)
@@ -272,34 +278,50 @@ def read_configurations(paths, *, target: str | None, patterns=None, compute: st
                                      "choose --target", source=path, frame=frame.index)
                 y = np.asarray(props[target], float)
             names = [] if compute == "always" else _pick_columns(props, patterns, target, path, frame.index)
-            params: dict = {}
+            label = f"{path}, frame {frame.index}"
             if names:
                 values = np.column_stack([np.asarray(props[n], float) for n in names])
+                out.append(Configuration(label, names, values, y, frame.ids, frame, {}))
             elif compute == "never":
                 raise InputError("no feature columns in the dump; run glassdyn describe first",
                                  source=path, frame=frame.index)
             else:
-                table = features_from_params(frame, descriptor_params, potential=potential)
-                names, values, params = list(table.names), np.asarray(table.values, float), dict(table.params)
-                # record the *requested* cutoffs (default: first minimum of g(r) of each frame), not
-                # the values resolved on this frame, so that predict recomputes features the same way
-                params["cutoffs_resolved"] = params.get("cutoffs")
-                params["cutoffs"] = (descriptor_params or {}).get("cutoffs", "rdf")
-                if not np.array_equal(np.asarray(table.ids), frame.ids):
-                    order = np.argsort(np.asarray(table.ids))
-                    values = values[order]
-            label = f"{path}, frame {frame.index}"
-            out.append(Configuration(label, names, values, y, frame.ids, frame, params))
+                conf = Configuration(label, [], np.zeros((frame.n_atoms, 0)), y, frame.ids, frame, {})
+                out.append(conf)
+                pending.append(conf)
+    if pending:
+        params = dict(descriptor_params or {})
+        if params.get("cutoffs") in (None, "rdf"):
+            # one set of neighbour cutoffs for the data set (pooled g_ab(r)), recorded in params so
+            # that a model trained on them recomputes the same features at prediction time
+            from ..structure import dataset_cutoffs
+            first = pending[0].frame
+            recorded = params.get("potential")
+            if isinstance(recorded, dict):  # a serialised potential
+                recorded = recorded.get("name")
+            pot = resolve_potential(potential or recorded or "auto", first)
+            cut, info = dataset_cutoffs([c.frame for c in pending], pot)
+            params["cutoffs"], params["cutoff_method"] = cut.tolist(), info
+        for conf in pending:
+            table = features_from_params(conf.frame, params, potential=potential)
+            conf.names, conf.params = list(table.names), dict(table.params)
+            conf.values = np.asarray(table.values, float)
+            if not np.array_equal(np.asarray(table.ids), conf.frame.ids):
+                conf.values = conf.values[np.argsort(np.asarray(table.ids))]
     if not out:
         raise InputError("no configurations found in the inputs")
     return out
 
 
 def load_descriptor_params(path: str | None) -> dict | None:
-    """Descriptor parameters from a JSON file or the ``.npz`` table of ``glassdyn describe --table``."""
+    """Descriptor parameters from a JSON file, the ``.npz`` table of ``glassdyn describe --table`` or a
+    model file (``.gdm``: the parameters its features were computed with, neighbour cutoffs included)."""
     if path is None:
         return None
     path = os.fspath(path)
+    if path.lower().endswith(".gdm"):
+        from ..modelfile import read_meta
+        return dict(read_meta(path).get("descriptor_params") or {})
     if path.lower().endswith(".npz"):
         try:
             with np.load(path, allow_pickle=False) as z:

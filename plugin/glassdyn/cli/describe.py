@@ -13,8 +13,8 @@ flags, other per-atom columns) plus one column per feature (``rho_L0.5`` ... ``z
 OVITO turns dotted column names into ``rho_l0_5``; glassdyn's own reader keeps them.
 
 Neighbour cutoffs (``--cutoffs rdf``, the default) are taken at the first minimum of the
-partial g_ab(r) of the *first* frame processed and reused for every later frame so that all
-frames share one definition; ``--cutoffs frame`` recomputes them per frame.
+partial g_ab(r) pooled over *every* frame processed (all inputs), one set for the data set,
+recorded in the tables and used for every frame; ``--cutoffs frame`` recomputes them per frame.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import sys
 
 import numpy as np
 
+from ..descriptors import DEFAULT_PROBE_RADIUS, DENSITIES
 from ..errors import InputError
 from ._common import progress_bar
 
@@ -34,7 +35,7 @@ _EPILOG = """examples:
 
 The output dump holds the input columns plus one column per feature (rho_L0.5 ... z_L5.0;
 OVITO shows them as rho_l0_5 ...). With --cutoffs rdf (default) the neighbour cutoffs are the
-first minimum of the partial g_ab(r) of the first frame processed, reused for every frame.
+first minimum of the partial g_ab(r) pooled over every frame processed, one set for all frames.
 Particles without neighbours get NaN for psi6/q6 and Theta."""
 
 __all__ = ["configure", "run", "parse_lengths", "parse_frames", "parse_cutoffs"]
@@ -120,8 +121,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--descriptors", default=None,
                         help="comma list among rho,phi,e,z,psi6,q4,q6,Theta,G (default rho,phi,e,psi6|q6,Theta,z)")
     parser.add_argument("--cutoffs", default="rdf",
-                        help="neighbour cutoffs: 'rdf' (first minimum of g_ab(r) of the first frame; default), "
+                        help="neighbour cutoffs: 'rdf' (first minimum of g_ab(r) pooled over every frame of every "
+                             "input: one set for the data set; default), "
                              "'frame' (per frame), a number, or the upper triangle AA,AB,BB")
+    parser.add_argument("--descriptor-params", metavar="JSON_NPZ_OR_GDM",
+                        help="describe exactly as these parameters say (lengths, descriptors, cutoffs, density, "
+                             "weighting): a JSON file, a table of 'describe --table' or a model file of 'glassdyn "
+                             "train', whose features then match the model's; other options are ignored")
+    parser.add_argument("--density", choices=DENSITIES, default=DENSITIES[0],
+                        help="per-particle density averaged by rho and phi (default %(default)s: 1 / radical Voronoi "
+                             "cell area; disc_count: the old count of centres within L)")
+    parser.add_argument("--probe-radius", type=float, default=DEFAULT_PROBE_RADIUS,
+                        help="probe radius of --density probe (default %(default)s)")
     parser.add_argument("--weighting", choices=("hard", "exponential"), default="hard",
                         help="coarse-graining weights (default hard)")
     parser.add_argument("--exp-truncation", type=float, default=3.0,
@@ -138,12 +149,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from ..adapters.lammps_dump import count_frames, iter_dump, write_dump
-    from ..adapters.tables import check_table_path, save_table
-    from ..descriptors import FeatureTable, compute_features
+    from ..adapters.tables import check_table_path, load_descriptor_params, save_table
+    from ..descriptors import FeatureTable, compute_features, features_from_params
     from ..graph import graph_metrics
     from ..potentials import resolve_potential
 
     frames_sel = parse_frames(args.frames)
+    dparams = load_descriptor_params(args.descriptor_params)
     lengths = parse_lengths(args.lengths)
     cut_arg = parse_cutoffs(args.cutoffs)
     descriptors = None if args.descriptors is None else [d.strip() for d in args.descriptors.split(",") if d.strip()]
@@ -173,7 +185,18 @@ def run(args) -> int:
                                                    else frames_sel)
         totals.append(len(sel))
     bar = progress_bar(sum(totals), desc="describe", unit="frame", quiet=args.quiet)
-    state = {"cutoffs": None, "tables": [], "frame_map": [], "graph": []}
+    state = {"cutoffs": None, "cutoff_info": None, "tables": [], "frame_map": [], "graph": []}
+    if dparams is None and isinstance(cut_arg, str) and cut_arg == "rdf":
+        # one set of neighbour cutoffs for the whole data set: g_ab(r) pooled over every frame
+        from ..structure import dataset_cutoffs
+
+        def every_frame():
+            for path in args.dumps:
+                for frame in iter_dump(path, frames_sel, dimension=args.dimension):
+                    yield frame
+        first = next(iter_dump(args.dumps[0], frames_sel, dimension=args.dimension))
+        pot0 = resolve_potential(args.potential, first)
+        state["cutoffs"], state["cutoff_info"] = dataset_cutoffs(every_frame(), pot0)
 
     def described(path):
         for frame in iter_dump(path, frames_sel, dimension=args.dimension):
@@ -189,11 +212,14 @@ def run(args) -> int:
                 cutoffs = state["cutoffs"]
             else:
                 cutoffs = cut_arg
-            table = compute_features(frame, pot, lengths=lengths, descriptors=desc, cutoffs=cutoffs,
-                                     weighting=args.weighting, exp_truncation=args.exp_truncation)
-            if isinstance(cut_arg, str) and cut_arg == "rdf" and state["cutoffs"] is None and "cutoffs" in table.params:
-                state["cutoffs"] = np.asarray(table.params["cutoffs"])
-                table.params["cutoff_method"] = dict(table.params["cutoff_method"], reused_for_later_frames=True)
+            if dparams is not None:
+                table = features_from_params(frame, dparams, potential=None if args.potential == "auto"
+                                             else args.potential)
+            else:
+                table = compute_features(frame, pot, lengths=lengths, descriptors=desc, cutoffs=cutoffs,
+                                         weighting=args.weighting, exp_truncation=args.exp_truncation,
+                                         density=args.density, probe_radius=args.probe_radius,
+                                         cutoff_info=state["cutoff_info"] if cutoffs is state["cutoffs"] else None)
             cols = table.feature_columns()
             if args.graph:
                 gm = graph_metrics(frame)

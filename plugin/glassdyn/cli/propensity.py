@@ -8,8 +8,10 @@ Usage::
 Writes, per configuration:
 
 * ``OUT`` (a LAMMPS dump): the reference configuration with per-atom columns
-  ``propensity_t<time>`` and ``bond_breaking_t<time>`` at the requested times (``--times``,
-  all times by default; a ``.`` in a time becomes ``p``: ``propensity_t0p5``);
+  ``propensity_cr_t<time>`` (cage-relative, the 2D default; ``propensity_t<time>`` for plain
+  displacements, the 3D default; ``_abs`` added for ``--absolute``) and ``bond_breaking_t<time>``
+  at the requested times (``--times``, all times by default; a ``.`` in a time becomes ``p``:
+  ``propensity_cr_t0p5``);
 * ``<OUT stem>_fs.csv``: time, timestep, F_s(q, t) of all particles and per type, mean
   propensity and bond breaking; ``#`` header lines hold tau_alpha, q and every parameter;
 * ``<OUT stem>_params.json``: parameters, q, tau_alpha and the glassdyn version;
@@ -48,9 +50,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--potential", default="auto",
                         help="potential whose sigma_ab sets the default cutoffs: ka2d, ka3d, ternary2d or "
                              "'auto' (ka3d in 3D, ternary2d for three types in 2D, else ka2d)")
-    parser.add_argument("--cage-relative", action="store_true",
-                        help="propensity and F_s from cage-relative displacements")
-    parser.add_argument("--absolute", action="store_true", help="propensity <|dr|> instead of <|dr|^2>")
+    parser.add_argument("--displacement", choices=("auto", "cage-relative", "plain"), default="auto",
+                        help="propensity and F_s from cage-relative or plain displacements; auto (default): "
+                             "cage-relative in 2D, plain in 3D. The column name says which: propensity_cr_t<T> "
+                             "or propensity_t<T>")
+    parser.add_argument("--cage-relative", dest="displacement", action="store_const", const="cage-relative",
+                        help="the same as --displacement cage-relative")
+    parser.add_argument("--absolute", action="store_true",
+                        help="propensity <|dr|> instead of <|dr|^2> (columns propensity[_cr]_abs_t<T>)")
     parser.add_argument("--no-drift-removal", action="store_true",
                         help="keep the centre-of-mass drift in the displacements")
     parser.add_argument("--cage-cutoff", type=float, help="cage cutoff (length units; default 1.5 sigma_ab)")
@@ -90,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         pot = resolve_potential(args.potential, ref)
         ens = load_ensemble(e["replicas"], ref, dt=dt,
                             progress=progress_wrapper(desc="reading replicas", unit="replica", quiet=args.no_progress))
-        res = analyze_ensemble(ens, potential=pot, cage_relative=args.cage_relative, absolute=args.absolute,
+        cage = {"auto": "auto", "cage-relative": True, "plain": False}[args.displacement]
+        res = analyze_ensemble(ens, potential=pot, cage_relative=cage, absolute=args.absolute,
                                drift=not args.no_drift_removal, cage_cutoff=args.cage_cutoff, r_in=args.r_in,
                                r_out=args.r_out, q=args.q, compute_bond_breaking=not args.no_bond_breaking,
                                progress=progress_wrapper(desc="replicas", unit="replica", quiet=args.no_progress))

@@ -37,13 +37,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="glob patterns of the feature columns (default: every numeric non-target column)")
     parser.add_argument("--n-features", "--n-select", dest="n_features", type=int, default=15,
                         help="number of picks (default 15, capped at F)")
+    parser.add_argument("--protocol", choices=("pooled", "per-configuration"), default="pooled",
+                        help="pooled: one order minimising the mean Delta over configurations (default); "
+                             "per-configuration: the paper's protocol, a greedy selection in every configuration, "
+                             "curves averaged, picks per configuration in selection.json and order_per_configuration.csv")
     parser.add_argument("--random-control", action="store_true",
                         help="append an N(0,1) feature 'random_control' (should be picked late)")
     parser.add_argument("--baselines", nargs="*", choices=("lasso", "random"), default=[],
                         help="also compute Lasso selection (supervised) and/or random orders")
     parser.add_argument("--n-random", type=int, default=50, help="random orders for the baseline (default 50)")
-    parser.add_argument("--ties", choices=("strict", "average", "random"), default="strict",
-                        help="rank rule for equidistant points (default strict)")
+    parser.add_argument("--ties", choices=("average", "strict", "random"), default="average",
+                        help="rank rule for equidistant points (default average: the expectation of random tie-breaking)")
     parser.add_argument("--nn-ties", choices=("average", "random", "first"), default="average",
                         help="rule for several nearest neighbours (default average)")
     parser.add_argument("--backend", choices=("exact", "dadapy"), default="exact")
@@ -79,17 +83,18 @@ def run(args) -> int:
     F = len(names) + (1 if args.random_control else 0)
     n_select = min(args.n_features, F)
     common = dict(feature_names=names, ties=args.ties, nn_ties=args.nn_ties, seed=args.seed)
+    protocol = args.protocol.replace("-", "_")
     os.makedirs(args.output, exist_ok=True)
     out = {"inputs": labels}
     plane = None
     if supervised:
         sel = greedy_supervised(Xs, ys, n_features=n_select, random_control=args.random_control,
-                                backend=args.backend, maxk=args.maxk, n_jobs=args.n_jobs, **common)
+                                backend=args.backend, maxk=args.maxk, n_jobs=args.n_jobs, protocol=protocol, **common)
         plane = imbalance_plane(Xs, ys, backend=args.backend, maxk=args.maxk, **common)
         out["plane"] = plane.to_dict()
     else:
         sel = greedy_unsupervised(Xs, n_features=n_select, random_control=args.random_control,
-                                  backend=args.backend, maxk=args.maxk, n_jobs=args.n_jobs, **common)
+                                  backend=args.backend, maxk=args.maxk, n_jobs=args.n_jobs, protocol=protocol, **common)
     out["selection"] = sel.to_dict()
     baselines = []
     nb = min(n_select, len(names))
@@ -123,15 +128,25 @@ def run(args) -> int:
         write_csv(os.path.join(args.output, "plane.csv"), ["feature", "delta_feature_to_target", "delta_target_to_feature"],
                   [[nm, f"{plane.forward_mean[k]:.10g}", f"{plane.backward_mean[k]:.10g}"]
                    for k, nm in enumerate(plane.names)])
+    if sel.orders_per_configuration is not None:
+        write_csv(os.path.join(args.output, "order_per_configuration.csv"),
+                  ["configuration"] + [f"pick{d + 1}" for d in range(len(sel.order))],
+                  [[labels[c]] + list(o) for c, o in enumerate(sel.orders_per_configuration)])
     write_json(os.path.join(args.output, "selection.json"), out)
+    written = ["order.csv", "curves.csv", "selection.json"]
+    if plane is not None:
+        written.append("plane.csv")
+    if sel.orders_per_configuration is not None:
+        written.append("order_per_configuration.csv")
     if not args.no_plots:
         from ..plots.imbalance import plot_curve, plot_plane
         if plane is not None:
             plot_plane(plane.forward_mean, plane.backward_mean, os.path.join(args.output, "plane.png"),
                        labels=plane.names, selection=sel)
+            written.append("plane.png")
         plot_curve(sel, os.path.join(args.output, "curve.png"), baselines=baselines)
+        written.append("curve.png")
     print(f"glassdyn select: {args.mode} order: {', '.join(sel.order)}")
     print(f"glassdyn select: Delta after each pick: {', '.join(f'{v:.3f}' for v in sel.curve)}")
-    print(f"glassdyn select: wrote {args.output}/ (order.csv, curves.csv, selection.json"
-          + (", plane.csv, plane.png" if plane is not None else "") + (", curve.png)" if not args.no_plots else ")"))
+    print(f"glassdyn select: wrote {args.output}/ ({', '.join(written)})")
     return 0

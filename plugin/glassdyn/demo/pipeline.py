@@ -29,7 +29,7 @@ Steps (each calls the core; nothing is re-derived here):
    configurations with the selected features, predict the held-out ones, score each held-out
    configuration (:func:`glassdyn.learn.evaluate_by_configuration`).
 6. **write**: annotated dumps (reference configuration + every descriptor + ``propensity`` +
-   ``propensity_pred`` + ``bond_breaking``), pictures, ``open_in_ovito.py`` and (when OVITO
+   ``propensity_cr_abs_pred`` + ``bond_breaking``), pictures, ``open_in_ovito.py`` and (when OVITO
    is installed) ``demo_session.ovito``, ``report.md``, ``report.html`` and ``summary.json``.
 
 Output folder::
@@ -37,7 +37,7 @@ Output folder::
     demo.json                      parameters of this run (``--resume`` checks them)
     simulation/                    a ``glassdyn simulate ensemble`` folder (manifest.json, config_XXX/)
     cache/                         per-configuration propensity and feature tables (.npz)
-    annotated/config_XXX.dump      reference + descriptors + propensity + propensity_pred
+    annotated/config_XXX.dump      reference + descriptors + propensity_cr_abs + propensity_cr_abs_pred
     model.gdm                      the trained model (``glassdyn predict DUMP --model model.gdm``)
     pictures/*.png                 propensity maps (OVITO), F_s(q,t), imbalance plane, Delta(d), parity
     open_in_ovito.py, demo_session.ovito
@@ -65,8 +65,9 @@ __all__ = ["DemoSize", "SIZES", "run_pipeline", "DEFAULT_OUTPUT"]
 DEFAULT_OUTPUT = "glassdyn-demo"
 STATE_FILE = "demo.json"
 SUMMARY_FILE = "summary.json"
-TARGET = "propensity"
-PREDICTION = "propensity_pred"
+#: the demo's target column: cage-relative <|dr|> (the name says which propensity it is)
+TARGET = "propensity_cr_abs"
+PREDICTION = TARGET + "_pred"
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,8 @@ def _propensity_stage(sim: Path, cache: Path, c: int, dt: float, cage_relative: 
     return out
 
 
-def _feature_stage(sim: Path, cache: Path, c: int):
-    """Default descriptors of the reference configuration of ``c`` (cached)."""
+def _feature_stage(sim: Path, cache: Path, c: int, cutoffs, cutoff_info):
+    """Default descriptors of the reference configuration of ``c`` with the data set's cutoffs (cached)."""
     from ..adapters.replicas import read_reference, reference_path
     from ..adapters.tables import load_table, save_table
     from ..descriptors import compute_features
@@ -272,9 +273,17 @@ def _feature_stage(sim: Path, cache: Path, c: int):
     if path.exists():
         return load_table(path)
     ref = read_reference(reference_path(sim, c, "dump")).sorted_by_id()
-    table = compute_features(ref, potential="ka2d")
+    table = compute_features(ref, potential="ka2d", cutoffs=cutoffs, cutoff_info=cutoff_info)
     save_table(table, path)
     return table
+
+
+def _dataset_cutoffs(sim: Path, C: int):
+    """One set of neighbour cutoffs for the demo's configurations (g_ab(r) pooled over all of them;
+    structure only, no propensity, so using the held-out configurations leaks nothing)."""
+    from ..adapters.replicas import read_reference, reference_path
+    from ..structure import dataset_cutoffs
+    return dataset_cutoffs((read_reference(reference_path(sim, c, "dump")) for c in range(C)), "ka2d")
 
 
 def _pick_time(times: np.ndarray, tau: float) -> int:
@@ -405,7 +414,8 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
 
     # ------------------------------------------------------------------ 3. descriptors
     prog.stage("describe", "descriptors: the default 60 features of every reference configuration")
-    tables = [_feature_stage(sim, cache, c) for c in range(C)]
+    cutoffs, cutoff_info = _dataset_cutoffs(sim, C)
+    tables = [_feature_stage(sim, cache, c, cutoffs, cutoff_info) for c in range(C)]
     for c, (t, p) in enumerate(zip(tables, props)):
         if not np.array_equal(t.ids, p["ids"]):
             raise GlassdynError(f"configuration {c}: the feature table and the propensity rows differ in atom ids "
@@ -471,10 +481,8 @@ def run_pipeline(output=DEFAULT_OUTPUT, *, size: DemoSize | str = "small", size_
     dparams = dict(tables[0].params)
     for k in ("source", "frame", "timestep"):
         dparams.pop(k, None)
-    # the features used each configuration's own g(r) cutoffs: record the rule, not configuration 0's values,
-    # so that glassdyn predict and the OVITO prediction modifier recompute them the same way
-    dparams["cutoffs_resolved"] = dparams.get("cutoffs")
-    dparams["cutoffs"] = "rdf"
+    # the data set's cutoffs (a matrix, with how they were found) are in the params: glassdyn predict and
+    # the OVITO prediction modifier recompute the features with the same neighbours
     model_path = save_model(model, output / "model.gdm", descriptor_params=dparams,
                             metrics={"held_out": held.to_dict(), "train_configurations": train,
                                      "test_configurations": test},
@@ -625,6 +633,7 @@ def _write_ovito_script(output: Path, dump: Path, model: Path) -> Path:
     text = resources.files("glassdyn.demo").joinpath("templates", "open_in_ovito.py").read_text(encoding="utf-8")
     text = text.replace('"__DUMP__"', repr(os.path.relpath(dump, output)))
     text = text.replace('"__MODEL__"', repr(os.path.relpath(model, output)))
+    text = text.replace('"__TARGET__"', repr(TARGET))
     path = output / "open_in_ovito.py"
     write_text_atomic(path, text, parents=True)
     return path

@@ -133,7 +133,7 @@ def _sections(s: dict, root: Path) -> list[tuple[str, list]]:
     files = s["files"]
     items = [f"`{_rel(files['annotated'][files['shown_configuration']], root)}` and the other "
              "`annotated/config_XXX.dump`: reference configurations with every descriptor column, `propensity`, "
-             "`propensity_pred`, `bond_breaking` (LAMMPS dump; OVITO and MDAnalysis read it)",
+             "`propensity_cr_abs_pred`, `bond_breaking` (LAMMPS dump; OVITO and MDAnalysis read it)",
              f"`{_rel(files['model'], root)}`: the trained model; `glassdyn predict DUMP --model model.gdm -o OUT` "
              "applies it to any ka2d dump",
              f"`{_rel(files['ovito_script'], root)}`: builds the OVITO pipelines (`python open_in_ovito.py`, "

@@ -12,7 +12,7 @@ from .._util import glassdyn_version
 from ..adapters.lammps_dump import write_dump
 from ..adapters.mdanalysis_data import attach_to_mdanalysis, frame_from_mdanalysis, universe_from_dump
 from ..descriptors import compute_features
-from ..dynamics import cage_operator, cage_relative, displacements, propensity
+from ..dynamics import cage_operator, cage_relative, default_cage_relative, displacements, propensity
 from ..errors import GlassdynError, InputError
 from ..learn import features_for_model, predict_with_std
 from ..modelfile import load_model_cached
@@ -127,9 +127,10 @@ class Propensity(_GlassdynAnalysis):
         At least 2.
     select : str
         Atom selection (applied to every replica; default all atoms).
-    cage_relative : bool
+    cage_relative : bool or "auto"
         Cage-relative displacements (neighbours at t = 0 within ``cage_cutoff``, default
-        1.5 sigma_ab of ``potential``).
+        1.5 sigma_ab of ``potential``); ``"auto"`` (default): in 2D, not in 3D, as everywhere in
+        glassdyn (:func:`glassdyn.dynamics.default_cage_relative`).
     absolute : bool
         ``<|dr|>`` instead of ``<|dr|^2>``.
     drift : bool
@@ -150,7 +151,7 @@ class Propensity(_GlassdynAnalysis):
     results.params : dict
     """
 
-    def __init__(self, replicas, *, select: str = "all", cage_relative: bool = False, absolute: bool = False,
+    def __init__(self, replicas, *, select: str = "all", cage_relative: bool | str = "auto", absolute: bool = False,
                  drift: bool = True, potential="auto", cage_cutoff=None, dt: float = 0.005,
                  dimension: int | None = None, **kwargs):
         replicas = list(replicas)
@@ -161,7 +162,9 @@ class Propensity(_GlassdynAnalysis):
         self._replicas = replicas
         self._select = select
         self._dimension = dimension
-        self._opts = dict(cage_relative=bool(cage_relative), absolute=bool(absolute), drift=bool(drift),
+        if not (isinstance(cage_relative, bool) or cage_relative == "auto"):
+            raise InputError(f"cage_relative must be True, False or 'auto', got {cage_relative!r}")
+        self._opts = dict(cage_relative=cage_relative, absolute=bool(absolute), drift=bool(drift),
                           potential=potential, cage_cutoff=cage_cutoff, dt=float(dt))
         n = replicas[0].trajectory.n_frames
         for k, u in enumerate(replicas[1:], start=1):
@@ -199,6 +202,8 @@ class Propensity(_GlassdynAnalysis):
         u0 = self._replicas[0]
         u0.trajectory[0]
         self._reference = self._frame(self._atoms[0])
+        if self._opts["cage_relative"] == "auto":
+            self._opts["cage_relative"] = default_cage_relative(self._reference.dimension)
         self._cage = None
         if self._opts["cage_relative"]:
             pot = resolve_potential(self._opts["potential"], self._reference)

@@ -50,7 +50,7 @@ class InformationImbalanceModifier(ModifierInterface):
 
     target = Str("Propensity", label="Target property")
     features = Str("", label="Feature properties (comma-separated; empty = from Glass descriptors)")
-    ties = Enum("strict", "average", "random", label="Tie rule for ranks")
+    ties = Enum("average", "strict", "random", label="Tie rule for ranks")
     seed = Int(0, label="Random seed (random tie rule)")
 
     def _feature_names(self, data) -> list[str]:

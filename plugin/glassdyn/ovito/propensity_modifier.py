@@ -88,8 +88,9 @@ class DynamicPropensityModifier(ModifierInterface):
         Which time of the replicas (index into their common times, -1 = the last).
     dt : float
         MD timestep, turns timesteps into times (LJ units).
-    cage_relative : bool
-        Cage-relative displacements (removes 2D long-wavelength motion).
+    displacement : {"auto", "cage-relative", "plain"}
+        Cage-relative displacements (remove 2D long-wavelength motion) or plain ones with the drift
+        removed; ``auto`` (default): cage-relative in 2D, plain in 3D, as everywhere in glassdyn.
     absolute : bool
         ``<|dr|>`` instead of ``<|dr|^2>``.
     potential : str
@@ -103,7 +104,7 @@ class DynamicPropensityModifier(ModifierInterface):
     frames_per_replica = Int(0, label="Frames per replica (0 = one file per replica)")
     time_index = Int(-1, label="Time index (-1 = last)")
     dt = Float(0.005, label="MD timestep dt")
-    cage_relative = Bool(False, label="Cage-relative displacements")
+    displacement = Enum("auto", "cage-relative", "plain", label="Displacements (auto: cage-relative in 2D)")
     absolute = Bool(False, label="Mean |dr| instead of |dr|^2")
     potential = Enum("auto", *sorted(PRESETS), label="Potential preset (cage cutoff)")
     force_2d = Bool(False, label="Treat as 2D (height-1 dump cell)")
@@ -146,7 +147,7 @@ class DynamicPropensityModifier(ModifierInterface):
         with glassdyn_errors("Dynamic propensity"):
             slot = self._slot(input_slots)
             params = (self.replica_source, self.frames_per_replica, self.time_index, self.dt,
-                      self.cage_relative, self.absolute, self.potential, self.force_2d)
+                      self.displacement, self.absolute, self.potential, self.force_2d)
             current = frame_from_data(data, force_2d=self.force_2d, index=frame)
             key = (_node_key(slot.input_node), slot.num_frames, params)
             if self.replica_source == "files":
@@ -169,7 +170,9 @@ class DynamicPropensityModifier(ModifierInterface):
                 with warnings.catch_warnings():  # tau_alpha not reached: irrelevant for the propensity
                     warnings.simplefilter("ignore", RuntimeWarning)
                     result = analyze_ensemble(ensemble, potential=resolve_potential(self.potential, ensemble.reference),
-                                              cage_relative=self.cage_relative, absolute=self.absolute,
+                                              cage_relative={"auto": "auto", "cage-relative": True,
+                                                             "plain": False}[self.displacement],
+                                              absolute=self.absolute,
                                               compute_bond_breaking=False)
                 _CACHE.put(key, result)
             T = len(result.times)
@@ -179,6 +182,7 @@ class DynamicPropensityModifier(ModifierInterface):
             values = result.propensity[self.time_index]
             _attach_by_id(data, current, result.ids, {"Propensity": values})
             data.attributes["Propensity.time"] = float(result.times[self.time_index])
+            data.attributes["Propensity.kind"] = result.column   # propensity, propensity_cr, ..._abs
             data.attributes["Propensity.replicas"] = int(result.params["n_replicas"])
         yield 1.0
 

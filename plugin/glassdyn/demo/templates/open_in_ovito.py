@@ -23,6 +23,7 @@ from ovito.modifiers import AffineTransformationModifier, ColorCodingModifier
 HERE = os.path.dirname(os.path.abspath(__file__))
 DUMP = os.path.join(HERE, "__DUMP__")
 MODEL = os.path.join(HERE, "__MODEL__")
+TARGET = "__TARGET__"   # the propensity column (cage-relative <|dr|>)
 SESSION = os.path.join(HERE, "demo_session.ovito")
 
 
@@ -54,12 +55,12 @@ def main(argv):
     recompute = "--recompute" in argv
     data = import_file(DUMP).compute()
     width = float(data.cell[0][0])
-    left = make_pipeline("propensity")
-    right = make_pipeline("propensity_pred", shift=1.1 * width, recompute=recompute)
+    left = make_pipeline(TARGET)
+    right = make_pipeline(TARGET + "_pred", shift=1.1 * width, recompute=recompute)
     for p in (left, right):
         p.add_to_scene()
-    t = left.compute().particles["propensity"]
-    p = right.compute().particles["Predicted Propensity" if recompute else "propensity_pred"]
+    t = left.compute().particles[TARGET]
+    p = right.compute().particles["Predicted Propensity" if recompute else TARGET + "_pred"]
     import numpy as np
     print(f"{DUMP}: {len(t)} particles, Pearson r(true, predicted) = {np.corrcoef(t, p)[0, 1]:.3f}")
     if not recompute:

@@ -344,30 +344,67 @@ def measure_dynamics(output, size: StudySize, *, verbose: bool = True, timer: _T
     return out
 
 
+#: per-particle densities compared for rho and phi (their Pearson-vs-L profiles against the published ones)
+DENSITY_OPTIONS = ("radical", "voronoi", "probe", "disc_count")
+#: bumped when the analysis stage computes something new (invalidates cached analyses)
+ANALYSIS_VERSION = 2
+
+
 def compute_feature_tables(output, size: StudySize, dyn: dict, *, verbose: bool = True,
                            timer: _Timer | None = None) -> dict:
-    """The 60 default features of every reference configuration, rows aligned with the propensity."""
+    """The 60 default features of every reference configuration, rows aligned with the propensity.
+
+    One set of neighbour cutoffs for the study (g_ab(r) pooled over the reference configurations,
+    :func:`glassdyn.structure.dataset_cutoffs`). Besides the default features (``values``, hard
+    coarse-graining, the default per-particle density), ``density_values`` holds rho and phi for
+    every entry of :data:`DENSITY_OPTIONS` (shape (options, C, N, 20)) and ``exponential_values``
+    the 60 features with exponential weights (empty when the box is narrower than 6 L_max, the
+    weights' reach), for the measurements that chose the defaults.
+    Cached in ``output/features.npz`` (recomputed when the definitions recorded there differ).
+    """
+    from ...descriptors import DENSITIES
+    from ...structure import dataset_cutoffs
     path = Path(output) / "features.npz"
+    definition = {"density": DENSITIES[0], "weighting": "hard", "cutoffs": "dataset",
+                  "density_options": list(DENSITY_OPTIONS), "exponential": True}
     if path.exists():
         z = np.load(path, allow_pickle=False)
-        return {"names": [str(s) for s in z["names"]], "values": z["values"], "params": json.loads(str(z["params"]))}
+        params = json.loads(str(z["params"]))
+        if params.get("definition") == definition:
+            return {"names": [str(s) for s in z["names"]], "values": z["values"], "params": params,
+                    "density_values": z["density_values"], "exponential_values": z["exponential_values"]}
+        _log("features: the cached features use other definitions; recomputing", verbose)
     t0 = time.time()
-    _log("features: 60 coarse-grained descriptors per configuration", verbose)
-    vals, names, params = [], None, None
-    for c in range(size.configurations):
-        frame = read_reference(reference_path(Path(output) / "ensembles", c, "lammpstrj"))
-        tab = compute_features(frame, potential=MODEL, lengths=LENGTHS, descriptors=DESCRIPTOR_ORDER)
+    _log("features: 60 coarse-grained descriptors per configuration (+ rho/phi variants, exponential weights)",
+         verbose)
+    frames = [read_reference(reference_path(Path(output) / "ensembles", c, "lammpstrj"))
+              for c in range(size.configurations)]
+    cut, cut_info = dataset_cutoffs(frames, MODEL)
+    common = dict(potential=MODEL, lengths=LENGTHS, cutoffs=cut, cutoff_info=cut_info)
+    # exponential weights reach 3 L (their default truncation): only where the box is wide enough
+    with_exponential = frames[0].box.max_cutoff >= 3.0 * max(LENGTHS)
+    vals, dens, expo, names, params = [], [], [], None, None
+    for c, frame in enumerate(frames):
+        tab = compute_features(frame, descriptors=DESCRIPTOR_ORDER, **common)
         order = np.argsort(tab.ids)
-        ids = tab.ids[order]
-        if not np.array_equal(ids, dyn["ids"][c]):
+        if not np.array_equal(tab.ids[order], dyn["ids"][c]):
             raise GlassdynError(f"configuration {c}: feature rows and propensity rows hold different atom ids")
         vals.append(tab.values[order])
-        names, params = list(tab.names), tab.params
-    values = np.array(vals)
-    _save_npz(path, names=np.array(names), values=values, params=np.array(json.dumps(to_jsonable(params))))
+        names, params = list(tab.names), dict(tab.params)
+        dens.append([compute_features(frame, descriptors=("rho", "phi"), density=d, **common).values[order]
+                     for d in DENSITY_OPTIONS])
+        if with_exponential:
+            expo.append(compute_features(frame, descriptors=DESCRIPTOR_ORDER, weighting="exponential",
+                                         **common).values[order])
+    params["definition"] = definition
+    values, density_values = np.array(vals), np.array(dens).transpose(1, 0, 2, 3)
+    exponential_values = np.array(expo) if with_exponential else np.zeros((0,))  # empty: box too small
+    _save_npz(path, names=np.array(names), values=values, params=np.array(json.dumps(to_jsonable(params))),
+              density_values=density_values, exponential_values=exponential_values)
     if timer is not None:
         timer.record("features", time.time() - t0)
-    return {"names": names, "values": values, "params": params}
+    return {"names": names, "values": values, "params": params, "density_values": density_values,
+            "exponential_values": exponential_values}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -381,6 +418,21 @@ def _constant_columns(values: np.ndarray) -> list[int]:
 def _plateau(curve: np.ndarray, level: float) -> int | None:
     hit = np.nonzero(np.asarray(curve) >= level)[0]
     return int(hit[0]) + 1 if hit.size else None
+
+
+def tie_rule_comparison(Xs, ps, names, *, seed: int = 1) -> dict:
+    """Delta(X_j -> p) and Delta(p -> X_j) of the features with many tied values (every ``z_*``, rho and
+    phi at L <= 1) under the strict, average and random tie rules (SCIENCE.md section 4)."""
+    cols = [k for k, n in enumerate(names)
+            if n.startswith("z_") or n in ("rho_L0.5", "rho_L1.0", "phi_L0.5", "phi_L1.0")]
+    out = {"features": [names[k] for k in cols]}
+    if not cols:
+        return out
+    sub = [x[:, cols] for x in Xs]
+    for rule in ("strict", "average", "random"):
+        pl = imbalance_plane(sub, ps, feature_names=out["features"], ties=rule, seed=seed)
+        out[rule] = {"forward": pl.forward_mean, "backward": pl.backward_mean}
+    return out
 
 
 def analyze(features: dict, dyn: dict, size: StudySize, *, seed: int = 1, verbose: bool = True,
@@ -414,6 +466,18 @@ def analyze(features: dict, dyn: dict, size: StudySize, *, seed: int = 1, verbos
         rng = np.random.default_rng(seed)
         Xu = [x[np.sort(rng.choice(x.shape[0], size.unsupervised_max_points, replace=False))] for x in Xs]
     out["unsupervised"] = greedy_unsupervised(Xu, feature_names=names, n_features=size.n_select, seed=seed, n_jobs=2)
+    _log("the paper's protocol: greedy selections run in every configuration on its own", verbose)
+    out["supervised_per_configuration"] = greedy_supervised(Xs, ps, feature_names=names, seed=seed,
+                                                            n_features=size.n_select, n_jobs=2,
+                                                            protocol="per_configuration")
+    out["unsupervised_per_configuration"] = greedy_unsupervised(Xu, feature_names=names, n_features=size.n_select,
+                                                                seed=seed, n_jobs=2, protocol="per_configuration")
+    _log("tie rules on the features with tied values (coordination numbers, small-L densities)", verbose)
+    out["tie_rules"] = tie_rule_comparison(Xs, ps, names, seed=seed)
+    _log("per-particle densities of rho and phi: Pearson r vs L", verbose)
+    out["density_profiles"] = {
+        d: np.mean([pearson(v, p) for v, p in zip(features["density_values"][k], ps)], axis=0)
+        for k, d in enumerate(DENSITY_OPTIONS)}
     _log("Lasso and random baselines", verbose)
     out["lasso"] = lasso_selection(Xs, ps, feature_names=names, n_features=size.n_select, seed=seed)
     out["random"] = random_orders(Xs, ps, feature_names=names, n_features=size.n_select, n_orders=size.n_random_orders,
@@ -426,6 +490,13 @@ def analyze(features: dict, dyn: dict, size: StudySize, *, seed: int = 1, verbos
     t0 = time.time()
     _log("held-out prediction (leave one configuration out, selection on training configurations)", verbose)
     out["heldout"] = heldout_prediction(Xs, ps, names, size, seed=seed, verbose=verbose)
+    out["heldout_exponential"] = None
+    if np.size(features["exponential_values"]):
+        _log("held-out prediction with exponential coarse-graining weights (supervised order, all features)",
+             verbose)
+        Xe = [v[:, keep] for v in features["exponential_values"]]
+        out["heldout_exponential"] = heldout_prediction(Xe, ps, names, size, seed=seed, verbose=verbose,
+                                                        kinds=("supervised",))
     if timer is not None:
         timer.record("heldout", time.time() - t0)
     out["n_configurations"] = C
@@ -438,7 +509,8 @@ def _cached_analysis(output: Path, feats: dict, dyn: dict, size: StudySize, *, s
     size parameter, the seed and the glassdyn version; recomputed when any differs)."""
     import pickle
     path = output / "analysis.pkl"
-    key = to_jsonable({"size": asdict(size), "seed": seed, "version": glassdyn_version()})
+    key = to_jsonable({"size": asdict(size), "seed": seed, "version": glassdyn_version(),
+                       "features": feats["params"].get("definition"), "analysis": ANALYSIS_VERSION})
     if path.exists():
         with open(path, "rb") as fh:
             cached = pickle.load(fh)
@@ -481,7 +553,8 @@ def mean_abs_r_least_squares(X_train: np.ndarray, y_train: np.ndarray, X_test: n
 
 
 def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names: Sequence[str], size: StudySize,
-                       *, seed: int = 1, verbose: bool = False) -> dict:
+                       *, seed: int = 1, verbose: bool = False,
+                       kinds: Sequence[str] = ("supervised", "unsupervised", "lasso")) -> dict:
     """|Pearson r| of least-squares predictions on each held-out configuration vs number of features.
 
     :func:`glassdyn.validation.learning_curve_features` (leave one configuration out) with
@@ -491,6 +564,8 @@ def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names
     d non-zero weights); plus ``size.heldout_random_orders`` random orders (target-free, shared by all
     folds; :func:`mean_abs_r_least_squares`). Besides |r|, the held-out Delta(X_S -> p) of each
     selection is recorded (``imbalance``; random: mean of the first 20 orders).
+
+    ``kinds`` chooses the selections (default all three).
 
     Returns
     -------
@@ -520,7 +595,9 @@ def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names
 
     res: dict[str, Any] = {}
     curves = {}
-    for key, select in (("supervised", "imbalance"), ("unsupervised", unsupervised), ("lasso", "lasso")):
+    methods = {"supervised": "imbalance", "unsupervised": unsupervised, "lasso": "lasso"}
+    for key in kinds:
+        select = methods[key]
         _log(f"held-out prediction: {key} selection in every training fold", verbose)
         est = PropensityModel(model="linear", select=select, random_state=seed)
         curves[key] = learning_curve_features(est, X, y, g, ds, cv="loco", feature_names=names)
@@ -529,7 +606,7 @@ def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names
         if F > D:
             res["all_features"] = per[D]
     if F <= D:
-        res["all_features"] = res["supervised"][:, F - 1]
+        res["all_features"] = res[kinds[0]][:, F - 1]
     rng = np.random.default_rng([seed, 77])
     rand_orders = np.array([rng.permutation(F)[:D] for _ in range(size.heldout_random_orders)])
     n_imb_random = min(len(rand_orders), 20)
@@ -540,11 +617,11 @@ def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names
     # Delta(X_S -> p) on the held-out configuration (the supervised objective, out of sample)
     def test_imbalance(test, cols) -> float:
         return float(imbalance(Zs[test][:, list(cols)], ys[test], seed=seed))
-    res["imbalance"] = {k: np.full((C, D), np.nan) for k in ("supervised", "unsupervised", "lasso", "random")}
+    res["imbalance"] = {k: np.full((C, D), np.nan) for k in (*kinds, "random")}
     res["orders"] = []
     for test in range(C):
         order = {"test": test}
-        for key in ("supervised", "unsupervised", "lasso"):
+        for key in kinds:
             supports = curves[key]["supports"][test]
             order[key] = list(supports[D - 1])
             for d in range(1, D + 1):
@@ -553,8 +630,8 @@ def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names
             res["imbalance"]["random"][test, d - 1] = np.mean([test_imbalance(test, o[:d])
                                                                for o in rand_orders[:n_imb_random]])
         res["orders"].append(order)
-        _log(f"held-out configuration {test}: supervised d=1..3 |r| = "
-             f"{np.round(res['supervised'][test, :3], 3).tolist()}", verbose)
+        _log(f"held-out configuration {test}: {kinds[0]} d=1..3 |r| = "
+             f"{np.round(res[kinds[0]][test, :3], 3).tolist()}", verbose)
     res["imbalance_all_features"] = np.array([test_imbalance(test, range(F)) for test in range(C)])
     return res
 
