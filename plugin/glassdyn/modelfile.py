@@ -12,10 +12,20 @@ A glassdyn model file (suffix ``.gdm``) is a zip archive holding
 ``model.skops`` (MLP and Gaussian process only)
     the fitted scikit-learn regressor in the `skops <https://skops.readthedocs.io>`_ format.
 
+Models fitted per particle type (:class:`~glassdyn.learn.PropensityModel` ``per_type``) are
+format version 2 (older glassdyn refuses them with "upgrade glassdyn" instead of predicting
+without the types); joint models stay version 1, readable by every glassdyn. ``meta.json`` then
+holds ``per_type`` (the mode, the types and, for ``"separate"``, every type's support and
+selected features). With ``"feature"`` the scaler and weights cover the selected features and
+then the one-hot type columns; with ``"separate"`` every type ``k`` (its index in
+``per_type.types``) has its own arrays ``t<k>_scaler_mean``, ... and, for MLP/GP, its own
+``model_t<k>.skops`` member, checked like ``model.skops``.
+
 Loading is safe by construction:
 
 * no pickle anywhere: JSON is parsed with :mod:`json`, arrays with ``allow_pickle=False``;
-* any other zip member (e.g. a pickle someone slipped in) is refused before anything is read;
+* any other zip member (e.g. a pickle someone slipped in) is refused before anything is read,
+  and the skops members must be exactly those ``meta.json`` declares;
 * the skops part is checked twice before it is loaded: every type named in its schema must be
   on :data:`ALLOWED_TYPES` (scikit-learn MLP/GP classes, their kernels and optimisers, numpy
   arrays and plain containers), and :func:`skops.io.get_untrusted_types` may only report types
@@ -30,6 +40,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -41,15 +52,19 @@ import numpy as np
 from ._atomic import write_bytes_atomic
 from .errors import GlassdynError, InputError
 from ._util import glassdyn_version, json_default, to_jsonable
-from .learn import MODELS, PropensityModel
+from .learn import MODELS, PropensityModel, check_types
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "SUFFIX", "TRUSTED_TYPES", "ALLOWED_TYPES", "save_model",
            "load_model", "load_model_cached", "read_meta"]
 
 FORMAT = "glassdyn-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Joint models are written as version 1 (the layout every glassdyn reads).
+_JOINT_VERSION = 1
 SUFFIX = ".gdm"
 _MEMBERS = {"meta.json", "arrays.npz", "model.skops"}
+_TYPE_MEMBER = re.compile(r"model_t[0-9]{1,4}\.skops")
+_LINEAR = ("linear", "ridge", "lasso")
 
 #: Types outside skops' default trust that glassdyn accepts (passed as ``trusted`` to skops).
 TRUSTED_TYPES = frozenset({
@@ -108,46 +123,90 @@ def save_model(model: PropensityModel, path, *, descriptor_params: Mapping | Non
     Returns
     -------
     Path
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from glassdyn.learn import PropensityModel
+    >>> rng = np.random.default_rng(0)
+    >>> X, types = rng.normal(size=(300, 2)), np.repeat([1, 2], 150)
+    >>> y = np.where(types == 1, X[:, 0], -X[:, 1])
+    >>> m = PropensityModel("linear", per_type="separate").fit(X, y, types=types, feature_names=["a", "b"])
+    >>> path = save_model(m, tempfile.mkdtemp() + "/m.gdm", target="propensity")
+    >>> m2 = load_model(path)
+    >>> m2.per_type_, bool(np.array_equal(m2.predict(X, types=types), m.predict(X, types=types)))
+    ('separate', True)
     """
-    if not hasattr(model, "estimator_"):
+    if not hasattr(model, "support_"):
         raise GlassdynError("cannot save an unfitted model; call fit() first")
     path = Path(path)
     kind = model.model
+    mode = getattr(model, "per_type_", "joint")
     params = {k: to_jsonable(v) for k, v in model.get_params().items()}
     if callable(model.select):
         params["select"] = getattr(model.select, "__name__", "custom")
+    types = getattr(model, "types_", None)
+    type_list = None if types is None else [to_jsonable(t) for t in types]
     meta: dict[str, Any] = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "glassdyn_version": glassdyn_version(),
+        "format": FORMAT, "format_version": _JOINT_VERSION if mode == "joint" else FORMAT_VERSION,
+        "glassdyn_version": glassdyn_version(),
         "model": kind, "params": params,
-        "feature_names": [str(n) for n in model.feature_names_in_],
+        "feature_names": _names_of(model),
         "support": [int(i) for i in model.support_],
         "selected_features": list(model.selected_features_),
         "n_train": int(model.n_train_), "train_groups": [to_jsonable(g) for g in model.train_groups_],
+        "per_type": {"mode": mode, "types": type_list},
         "target": target,
         "descriptor_params": json.loads(json.dumps(descriptor_params or {}, default=json_default)),
         "metrics": json.loads(json.dumps(metrics or {}, default=json_default)),
         "extra": json.loads(json.dumps(extra or {}, default=json_default)),
     }
-    arrays = {"scaler_mean": np.asarray(model.scaler_.mean_, float),
-              "scaler_scale": np.asarray(model.scaler_.scale_, float),
-              "scaler_var": np.asarray(model.scaler_.var_, float)}
-    skops_bytes = None
-    if kind in ("linear", "ridge", "lasso"):
-        arrays["coef"] = np.asarray(model.estimator_.coef_, float).reshape(-1)
-        arrays["intercept"] = np.asarray([model.estimator_.intercept_], float).reshape(-1)
+    if getattr(model, "n_train_by_type_", None):
+        meta["per_type"]["n_train_by_type"] = {str(k): int(v) for k, v in model.n_train_by_type_.items()}
+    arrays: dict[str, np.ndarray] = {}
+    members: dict[str, bytes] = {}
+    if mode == "separate":
+        meta["per_type"]["models"] = []
+        for k, t in enumerate(types):
+            sub = model.models_[t.item() if hasattr(t, "item") else t]
+            meta["per_type"]["models"].append({
+                "type": type_list[k], "support": [int(i) for i in sub.support_],
+                "selected_features": list(sub.selected_features_), "n_train": int(sub.n_train_)})
+            _core_parts(sub, kind, f"t{k}_", f"model_t{k}.skops", arrays, members)
     else:
-        import skops.io as sio
-        skops_bytes = sio.dumps(model.estimator_)
+        if mode == "feature":
+            meta["per_type"]["type_columns"] = list(model.type_columns_)
+        _core_parts(model, kind, "", "model.skops", arrays, members)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
         z.writestr("meta.json", json.dumps(meta, indent=1, sort_keys=False))
         abuf = io.BytesIO()
         np.savez(abuf, **arrays)
         z.writestr("arrays.npz", abuf.getvalue())
-        if skops_bytes is not None:
-            z.writestr("model.skops", skops_bytes)
+        for name, data in members.items():
+            z.writestr(name, data)
     write_bytes_atomic(path, buf.getvalue(), fsync=True, parents=True)
     return path
+
+
+def _names_of(model) -> list[str]:
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return [f"x{i}" for i in range(int(model.n_features_in_))]
+    return [str(n) for n in names]
+
+
+def _core_parts(model, kind: str, prefix: str, member: str, arrays: dict, members: dict) -> None:
+    """Scaler (and linear weights) of one fitted scaler + regressor as arrays; MLP/GP as skops."""
+    arrays[prefix + "scaler_mean"] = np.asarray(model.scaler_.mean_, float)
+    arrays[prefix + "scaler_scale"] = np.asarray(model.scaler_.scale_, float)
+    arrays[prefix + "scaler_var"] = np.asarray(model.scaler_.var_, float)
+    if kind in _LINEAR:
+        arrays[prefix + "coef"] = np.asarray(model.estimator_.coef_, float).reshape(-1)
+        arrays[prefix + "intercept"] = np.asarray([model.estimator_.intercept_], float).reshape(-1)
+    else:
+        import skops.io as sio
+        members[member] = sio.dumps(model.estimator_)
 
 
 # ============================================================================ reading
@@ -167,11 +226,11 @@ def _open(path) -> tuple[zipfile.ZipFile, Path]:
     except zipfile.BadZipFile as exc:
         raise _not_a_model(path, f"damaged zip: {exc}") from exc
     names = set(z.namelist())
-    unknown = sorted(names - _MEMBERS)
+    unknown = sorted(n for n in names - _MEMBERS if not _TYPE_MEMBER.fullmatch(n))
     if unknown:
         raise InputError(f"refusing to load: the model file holds unexpected members {unknown} "
-                         f"(a glassdyn model holds only {sorted(_MEMBERS)}); it may have been tampered with",
-                         source=str(path))
+                         f"(a glassdyn model holds only {sorted(_MEMBERS)} and per-type model_t<k>.skops); "
+                         "it may have been tampered with", source=str(path))
     if "meta.json" not in names:
         raise _not_a_model(path, "no meta.json")
     return z, path
@@ -194,6 +253,16 @@ def _parse_meta(z: zipfile.ZipFile, path: Path) -> dict:
     for key in ("feature_names", "support", "params"):
         if key not in meta:
             raise _not_a_model(path, f"meta.json lacks '{key}'")
+    pt = meta.get("per_type") or {"mode": "joint"}
+    if not isinstance(pt, dict) or pt.get("mode") not in ("joint", "separate", "feature"):
+        raise InputError(f"unknown per-type mode {pt!r} in meta.json", source=str(path))
+    if pt["mode"] != "joint":
+        types = pt.get("types")
+        if not isinstance(types, list) or not types or not all(isinstance(t, (int, str)) for t in types) \
+                or len(set(types)) != len(types):
+            raise InputError("meta.json lists no valid particle types for a per-type model", source=str(path))
+        if pt["mode"] == "separate" and (not isinstance(pt.get("models"), list) or len(pt["models"]) != len(types)):
+            raise InputError("meta.json lacks the per-type models of a per_type='separate' model", source=str(path))
     return meta
 
 
@@ -257,7 +326,8 @@ def load_model(path) -> PropensityModel:
     Returns
     -------
     PropensityModel
-        Fitted; ``predict`` gives the same numbers as the saved model. Extra attributes:
+        Fitted; ``predict`` gives the same numbers as the saved model (per type, for a model
+        fitted per type). Extra attributes:
         ``metadata_`` (the parsed ``meta.json``: feature names, descriptor parameters,
         metrics, glassdyn version) and ``source_`` (the path).
 
@@ -266,9 +336,19 @@ def load_model(path) -> PropensityModel:
     InputError
         For a missing file, a file that is not a glassdyn model, a newer format, or a file
         with unexpected members or types (possible tampering).
-    """
-    from sklearn.preprocessing import StandardScaler
 
+    Notes
+    -----
+    Files written before per-type models (format version 1, parameters ``seed``) load as joint
+    models (``per_type_ == "joint"``), ``seed`` becoming ``random_state``. A per-type model
+    (version 2) needs the particle types in ``predict``.
+
+    Examples
+    --------
+    >>> model = load_model("model.gdm")                     # doctest: +SKIP
+    >>> model.metadata_["feature_names"][:3], model.per_type_  # doctest: +SKIP
+    (['rho_L0.5', 'rho_L1.0', 'rho_L1.5'], 'separate')
+    """
     z, path = _open(path)
     with z:
         meta = _parse_meta(z, path)
@@ -280,16 +360,22 @@ def load_model(path) -> PropensityModel:
                 arrays = {k: np.asarray(npz[k]) for k in npz.files}
         except ValueError as exc:  # object arrays need pickle: refused
             raise InputError(f"refusing to load arrays.npz: {exc}", source=str(path)) from exc
-        skops_data = z.read("model.skops") if "model.skops" in z.namelist() else None
+        pt = meta.get("per_type") or {"mode": "joint"}
+        mode = pt["mode"]
+        wanted = set() if kind in _LINEAR else (
+            {f"model_t{k}.skops" for k in range(len(pt["types"]))} if mode == "separate" else {"model.skops"})
+        present = {n for n in z.namelist() if n.endswith(".skops")}
+        if present - wanted:
+            raise InputError(f"refusing to load: the model file holds unexpected members {sorted(present - wanted)} "
+                             f"(this '{kind}' model declares {sorted(wanted) or 'none'}); it may have been "
+                             "tampered with", source=str(path))
+        if wanted - present:
+            raise InputError(f"the '{kind}' model file has no {', '.join(sorted(wanted - present))} part",
+                             source=str(path))
+        skops_data = {n: z.read(n) for n in sorted(wanted)}
 
     names = [str(n) for n in meta["feature_names"]]
-    support = np.asarray(meta["support"], dtype=np.int64)
-    if support.size == 0 or support.min() < 0 or support.max() >= len(names):
-        raise InputError("selected feature indices out of range in meta.json", source=str(path))
-    k = len(support)
-    for key in ("scaler_mean", "scaler_scale", "scaler_var"):
-        if key not in arrays or arrays[key].shape != (k,) or arrays[key].dtype.kind != "f":
-            raise InputError(f"arrays.npz lacks a float '{key}' of length {k}", source=str(path))
+    support = _support(meta["support"], len(names), path)
     params = dict(meta["params"])
     if "seed" in params and "random_state" not in params:  # files written before glassdyn used random_state
         params["random_state"] = params.pop("seed")
@@ -301,45 +387,103 @@ def load_model(path) -> PropensityModel:
         params["select"] = None  # a custom callable cannot be restored; the fitted support is kept
     model = PropensityModel(**params)
     model.model = kind
-
-    scaler = StandardScaler()
-    scaler.mean_, scaler.scale_, scaler.var_ = arrays["scaler_mean"], arrays["scaler_scale"], arrays["scaler_var"]
-    scaler.n_features_in_ = k
-    scaler.n_samples_seen_ = int(meta.get("n_train", 0))
-    if kind in ("linear", "ridge", "lasso"):
-        from sklearn import linear_model
-        cls = {"linear": linear_model.LinearRegression, "ridge": linear_model.Ridge,
-               "lasso": linear_model.Lasso}[kind]
-        est = cls()
-        coef = arrays.get("coef")
-        icpt = arrays.get("intercept")
-        if coef is None or icpt is None or coef.shape != (k,) or icpt.shape != (1,):
-            raise InputError(f"arrays.npz lacks the linear weights (coef of length {k}, intercept)", source=str(path))
-        est.coef_ = coef.astype(float)
-        est.intercept_ = float(icpt[0])
-        est.n_features_in_ = k
+    n_train = int(meta.get("n_train", 0))
+    model.per_type_ = mode
+    model.types_ = None if not pt.get("types") else check_types(list(pt["types"]))
+    nbt = pt.get("n_train_by_type")
+    model.n_train_by_type_ = None if not nbt or model.types_ is None else \
+        {t.item(): int(nbt.get(str(t.item()), 0)) for t in model.types_}
+    model.models_ = None
+    model.type_columns_ = []
+    model.selected_features_by_type_ = None
+    if mode == "separate":
+        model.models_ = {}
+        for k, t in enumerate(model.types_):
+            entry = pt["models"][k]
+            if not isinstance(entry, dict) or "support" not in entry:
+                raise InputError(f"meta.json: per-type model {k} lacks its support", source=str(path))
+            sub = PropensityModel(**{**params, "per_type": "joint"})
+            sub.model = kind
+            sub_support = _support(entry["support"], len(names), path)
+            sub.scaler_, sub.estimator_ = _core(kind, len(sub_support), arrays, f"t{k}_",
+                                                skops_data.get(f"model_t{k}.skops"), int(entry.get("n_train", 0)), path)
+            _set_common(sub, names, sub_support, int(entry.get("n_train", 0)), meta)
+            sub.per_type_, sub.types_, sub.models_, sub.type_columns_ = "joint", None, None, []
+            sub.selected_features_by_type_ = sub.n_train_by_type_ = None
+            model.models_[t.item()] = sub
+        if not set(support.tolist()) >= set().union(*(set(s.support_.tolist()) for s in model.models_.values())):
+            raise InputError("meta.json: the support does not cover the per-type supports", source=str(path))
+        model.selector_ = model.scaler_ = model.estimator_ = None
+        model.selected_features_by_type_ = {k: list(s.selected_features_) for k, s in model.models_.items()}
     else:
-        if skops_data is None:
-            raise InputError(f"the '{kind}' model file has no model.skops part", source=str(path))
-        est = _load_skops(skops_data, kind, path)
-        if getattr(est, "n_features_in_", k) != k:
-            raise InputError(f"the model part expects {est.n_features_in_} features, meta.json lists {k}",
-                             source=str(path))
-    model.scaler_ = scaler
-    model.estimator_ = est
-    model.selector_ = None
-    model.feature_names_in_ = np.asarray(names, dtype=object)
-    model.n_features_in_ = len(names)
-    model.support_ = support
-    model.selected_features_ = [names[i] for i in support]
-    model.n_train_ = int(meta.get("n_train", 0))
-    model.train_groups_ = list(meta.get("train_groups", []))
+        n_in = len(support)
+        if mode == "feature":
+            n_in += len(model.types_)
+            model.type_columns_ = [str(c) for c in pt.get("type_columns") or
+                                   [f"type={t.item()}" for t in model.types_]]
+        model.scaler_, model.estimator_ = _core(kind, n_in, arrays, "", skops_data.get("model.skops"), n_train, path)
+        model.selector_ = None
+    _set_common(model, names, support, n_train, meta)
     model.metadata_ = meta
     model.source_ = str(path)
     v, now = meta.get("glassdyn_version"), glassdyn_version()
     model.provenance_ = (f"model file {path} (trained with glassdyn {v}" +
                          (f"; this is glassdyn {now})" if v != now else ")"))
     return model
+
+
+def _support(values, n_names: int, path) -> np.ndarray:
+    support = np.asarray(values, dtype=np.int64)
+    if support.ndim != 1 or support.size == 0 or support.min() < 0 or support.max() >= n_names:
+        raise InputError("selected feature indices out of range in meta.json", source=str(path))
+    return support
+
+
+def _set_common(model, names, support, n_train: int, meta: dict) -> None:
+    model.feature_names_in_ = np.asarray(names, dtype=object)
+    model.n_features_in_ = len(names)
+    model.support_ = support
+    model.selected_features_ = [names[i] for i in support]
+    model.n_train_ = n_train
+    model.train_groups_ = list(meta.get("train_groups", []))
+    est = getattr(model, "estimator_", None)
+    if getattr(est, "n_iter_", None) is not None:
+        model.n_iter_ = est.n_iter_
+
+
+def _core(kind: str, k: int, arrays: dict, prefix: str, skops_data: bytes | None, n_train: int, path):
+    """The scaler and regressor of one part of a model file, checked against ``k`` inputs."""
+    from sklearn.preprocessing import StandardScaler
+    for key in ("scaler_mean", "scaler_scale", "scaler_var"):
+        a = arrays.get(prefix + key)
+        if a is None or a.shape != (k,) or a.dtype.kind != "f":
+            raise InputError(f"arrays.npz lacks a float '{prefix + key}' of length {k}", source=str(path))
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_ = arrays[prefix + "scaler_mean"], arrays[prefix + "scaler_scale"]
+    scaler.var_ = arrays[prefix + "scaler_var"]
+    scaler.n_features_in_ = k
+    scaler.n_samples_seen_ = n_train
+    if kind in _LINEAR:
+        from sklearn import linear_model
+        cls = {"linear": linear_model.LinearRegression, "ridge": linear_model.Ridge,
+               "lasso": linear_model.Lasso}[kind]
+        est = cls()
+        coef = arrays.get(prefix + "coef")
+        icpt = arrays.get(prefix + "intercept")
+        if coef is None or icpt is None or coef.shape != (k,) or icpt.shape != (1,):
+            raise InputError(f"arrays.npz lacks the linear weights ({prefix}coef of length {k}, {prefix}intercept)",
+                             source=str(path))
+        est.coef_ = coef.astype(float)
+        est.intercept_ = float(icpt[0])
+        est.n_features_in_ = k
+        return scaler, est
+    if skops_data is None:
+        raise InputError(f"the '{kind}' model file has no model.skops part", source=str(path))
+    est = _load_skops(skops_data, kind, path)
+    if getattr(est, "n_features_in_", k) != k:
+        raise InputError(f"the model part expects {est.n_features_in_} features, meta.json lists {k}",
+                         source=str(path))
+    return scaler, est
 
 
 _CACHE: OrderedDict = OrderedDict()

@@ -157,7 +157,7 @@ def test_force_2d_flags_height_one_cell(tmp_path):
     data = pipeline.compute()
     assert data.cell.is2D
     from glassdyn.descriptors import compute_features
-    table = compute_features(read_dump(path, dimension=2), descriptors=("rho",), lengths=(2.0,))
+    table = compute_features(read_dump(path, dimension=2), "auto", descriptors=("rho",), lengths=(2.0,))
     np.testing.assert_allclose(np.asarray(data.particles["rho_L2_0"]), table.values[:, 0], rtol=1e-12)
 
 
@@ -243,7 +243,10 @@ def test_propensity_from_input_slot_matches_core(ensemble, core_propensity):
         core = analyze_ensemble(load_ensemble(paths, ref_path), potential="ka2d", cage_relative=True,
                                 compute_bond_breaking=False)
     np.testing.assert_allclose(np.asarray(data.particles["Propensity"]), core.propensity[2], rtol=1e-12, atol=1e-14)
-    assert not np.allclose(core.propensity[2], core_propensity.propensity[2])  # cage-relative differs
+    assert data.attributes["Propensity.kind"] == "propensity_cr"
+    plain = analyze_ensemble(load_ensemble(paths, ref_path), potential="ka2d", cage_relative=False,
+                             compute_bond_breaking=False)
+    assert not np.allclose(core.propensity[2], plain.propensity[2])  # cage-relative differs
 
 
 def test_propensity_bad_replicas_are_concise_errors(ensemble):

@@ -35,7 +35,7 @@ TABLE_FORMATS = (".npz", ".csv", ".parquet")
 #: Per-atom columns that are never features by default (outputs, dynamics, graph flags, LAMMPS extras).
 NON_FEATURE_PREFIXES = ("propensity", "bond_breaking", "cb_", "graph_", "c_", "v_", "f_", "dr_", "disp")
 NON_FEATURE_NAMES = frozenset({"vx", "vy", "vz", "fx", "fy", "fz", "mass", "q", "mol", "radius", "diameter",
-                               "label", "mobility", "dr", "dr2", "config"})
+                               "label", "mobility", "dr", "dr2", "config", "type", "types"})
 _READABLE_TABLES = (".csv", ".npz")
 
 
@@ -145,6 +145,8 @@ class Configuration:
         The configuration itself (dump inputs).
     params : dict
         Descriptor parameters when the features were computed here.
+    types : ndarray, shape (N,) or None
+        Particle types (the dump's type column, a table's ``type``/``types`` column).
     """
 
     label: str
@@ -154,6 +156,7 @@ class Configuration:
     ids: np.ndarray | None = None
     frame: object = None
     params: dict = field(default_factory=dict)
+    types: np.ndarray | None = None
 
     def feature_columns(self) -> dict[str, np.ndarray]:
         """``{name: column}`` of the features."""
@@ -197,6 +200,7 @@ def _read_table(path: str, target: str | None, patterns) -> list[Configuration]:
         cols = {n: values[:, k] for k, n in enumerate(names)}
         # save_table layout: ids, types, frame (-> configuration), params (JSON); other 1-D arrays
         # of the right length (e.g. a target) become columns
+        types = next((np.asarray(data[k]) for k in ("types", "type") if k in data), None)
         for k, v in data.items():
             if k in ("names", "values", "params", "types", "type"):
                 continue
@@ -213,6 +217,11 @@ def _read_table(path: str, target: str | None, patterns) -> list[Configuration]:
             raise InputError("a CSV feature table needs a header line of column names", source=path)
         arr = np.atleast_1d(arr)
         cols = {n: np.asarray(arr[n], float) for n in arr.dtype.names}
+        types = next((cols[k] for k in ("type", "types") if k in cols), None)
+    if types is not None:
+        types = np.asarray(types).astype(np.int64)
+    for k in ("type", "types"):
+        cols.pop(k, None)
     groups = cols.pop("config", None)
     ids = cols.pop("id", None)
     y = None
@@ -223,12 +232,12 @@ def _read_table(path: str, target: str | None, patterns) -> list[Configuration]:
     names = _pick_columns(cols, patterns, target, path, None)
     values = np.column_stack([cols[n] for n in names])
     if groups is None:
-        return [Configuration(path, names, values, y, ids)]
+        return [Configuration(path, names, values, y, ids, types=types)]
     out = []
     for g in np.unique(groups):
         m = groups == g
         out.append(Configuration(f"{path} config {g:g}", names, values[m], None if y is None else y[m],
-                                 None if ids is None else ids[m]))
+                                 None if ids is None else ids[m], types=None if types is None else types[m]))
     return out
 
 
@@ -281,12 +290,12 @@ def read_configurations(paths, *, target: str | None, patterns=None, compute: st
             label = f"{path}, frame {frame.index}"
             if names:
                 values = np.column_stack([np.asarray(props[n], float) for n in names])
-                out.append(Configuration(label, names, values, y, frame.ids, frame, {}))
+                out.append(Configuration(label, names, values, y, frame.ids, frame, {}, frame.types))
             elif compute == "never":
                 raise InputError("no feature columns in the dump; run glassdyn describe first",
                                  source=path, frame=frame.index)
             else:
-                conf = Configuration(label, [], np.zeros((frame.n_atoms, 0)), y, frame.ids, frame, {})
+                conf = Configuration(label, [], np.zeros((frame.n_atoms, 0)), y, frame.ids, frame, {}, frame.types)
                 out.append(conf)
                 pending.append(conf)
     if pending:

@@ -7,7 +7,10 @@
 The features the model needs are read from the dump's columns when they are all there, else
 recomputed with the descriptor parameters stored in the model file
 (:func:`glassdyn.learn.features_for_model`); the prediction is written as the per-atom column
-``propensity_pred`` (and ``propensity_std`` for the Gaussian process).
+``propensity_pred`` (and ``propensity_std`` for the Gaussian process). A model trained per particle
+type (``glassdyn train --per-type``) predicts every atom with its type's model (or type columns),
+taking the types from the dump. When the dump holds the target column, Pearson r and Spearman
+rho are printed for all atoms and per type.
 """
 from __future__ import annotations
 
@@ -42,6 +45,8 @@ def run(args) -> int:
     from ..validation import evaluate_by_configuration
     model = load_model(args.model)
     target = model.metadata_.get("target")
+    if model.per_type_ != "joint":
+        print(f"model: {model.model}, per_type {model.per_type_} (types {', '.join(map(str, model.types_.tolist()))})")
     multi = len(args.inputs) > 1 or args.output.endswith(os.sep) or os.path.isdir(args.output)
     written = []
     for path in args.inputs:
@@ -50,7 +55,7 @@ def run(args) -> int:
         out_frames = []
         for frame in iter_dump(path):
             X, names = features_for_model(model, frame, args.compute)
-            pred, std = predict_with_std(model, X, names)
+            pred, std = predict_with_std(model, X, names, types=frame.types)
             cols = {args.column: pred}
             if std is not None:
                 cols["propensity_std"] = std
@@ -58,8 +63,10 @@ def run(args) -> int:
             true = frame.properties.get(target) if target else None
             msg = f"{path}, frame {frame.index}: {frame.n_atoms} atoms"
             if true is not None:
-                s = evaluate_by_configuration(true, pred, np.zeros(len(pred)))
+                s = evaluate_by_configuration(true, pred, np.zeros(len(pred)), types=frame.types)
                 msg += f", Pearson r with {target} = {s.pearson[0]:.3f}, Spearman = {s.spearman[0]:.3f}"
+                if len(s.by_type) > 1:
+                    msg += " (" + ", ".join(f"type {t}: r = {sc.pearson[0]:.3f}" for t, sc in s.by_type.items()) + ")"
             print(msg)
         if multi:
             os.makedirs(args.output, exist_ok=True)

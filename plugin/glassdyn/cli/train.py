@@ -3,14 +3,19 @@
 ::
 
     glassdyn train runs/*_propensity.dump --target propensity_t10 --model ridge -o model.gdm \\
-        [--select imbalance|lasso|pearson --n-features 8] [--cv loco|groupkfold] [--plot]
+        [--select imbalance|lasso|pearson --n-features 8] [--cv loco|groupkfold] \\
+        [--per-type auto|joint|separate|feature] [--plot]
 
 Inputs: LAMMPS dumps (every frame is one configuration; feature and target columns are per-atom
 columns, e.g. written by ``glassdyn describe`` and ``glassdyn propensity``) or feature tables
 (``.csv`` with a header, ``.npz``); every file is one configuration unless it has a ``config``
 column (:func:`glassdyn.adapters.tables.read_configurations`). When a dump has no feature columns,
-the default descriptors are computed. Writes the model file (``.gdm``, read by ``glassdyn
-predict``, the OVITO and MDAnalysis front ends) and a cross-validation report (JSON).
+the default descriptors are computed. Particle types come from the dump's type column or the
+table's ``type`` column (never a feature); ``--per-type`` chooses one model for all types, one per
+type, or the type as a feature (:class:`glassdyn.learn.PropensityModel` ``per_type``), and the
+held-out scores are printed and reported for all particles and per type. Writes the model file
+(``.gdm``, read by ``glassdyn predict``, the OVITO and MDAnalysis front ends) and a
+cross-validation report (JSON).
 """
 from __future__ import annotations
 
@@ -23,7 +28,73 @@ from ..adapters.tables import load_descriptor_params, read_configurations
 from ..errors import InputError
 from ._common import write_json
 
-__all__ = ["configure", "run", "stack_configurations"]
+__all__ = ["configure", "run", "stack_configurations", "read_with_types"]
+
+TYPE_COLUMNS = ("type", "types")
+
+
+def _table_types(path: str, n_configs: int) -> list:
+    """The ``type`` column of a feature table, split by configuration as ``read_configurations``
+    splits the table (``config`` column of a CSV, ``frame`` array of an ``.npz``); None if absent."""
+    if path.lower().endswith(".npz"):
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: np.asarray(z[k]) for k in z.files if k in ("types", "type", "frame", "config")}
+        types = data.get("types", data.get("type"))
+        split = data.get("config", data.get("frame"))
+    else:
+        arr = np.atleast_1d(np.genfromtxt(path, delimiter=",", names=True, dtype=float, comments="#",
+                                          deletechars="", replace_space="_"))
+        cols = arr.dtype.names or ()
+        types = np.asarray(arr["type"]) if "type" in cols else None
+        split = np.asarray(arr["config"]) if "config" in cols else None
+    if types is None:
+        return [None] * n_configs
+    parts = [types] if split is None else [types[split == v] for v in np.unique(split)]
+    if len(parts) != n_configs:
+        raise InputError(f"the type column splits into {len(parts)} configurations, the table into {n_configs}",
+                         source=path)
+    return parts
+
+
+def read_with_types(inputs, **kwargs):
+    """:func:`read_configurations` of all inputs (one call: computed descriptors share one set of
+    neighbour cutoffs), each configuration with ``types`` (the dump's type column, the table's
+    ``type`` column, or None); a table's type column is never a feature."""
+    import os
+
+    from ..adapters.tables import is_table_file
+    configs = read_configurations(inputs, **kwargs)
+    table_types: dict[int, object] = {}
+    pos = 0
+    for path in (os.fspath(p) for p in inputs):  # configurations come path by path, in order
+        if is_table_file(path):
+            n = 0
+            while pos + n < len(configs) and configs[pos + n].frame is None and (
+                    configs[pos + n].label == path or configs[pos + n].label.startswith(f"{path} config ")):
+                n += 1
+            for k, t in enumerate(_table_types(path, n) if n else []):
+                table_types[pos + k] = t
+            pos += n
+        else:
+            while pos < len(configs) and configs[pos].frame is not None and \
+                    configs[pos].label.startswith(f"{path}, frame "):
+                pos += 1
+    for k, c in enumerate(configs):
+        types = getattr(c, "types", None)
+        if types is None and c.frame is not None:
+            types = np.asarray(c.frame.types)
+        drop = [j for j, n in enumerate(c.names) if n in TYPE_COLUMNS]
+        if drop:
+            if types is None:
+                types = c.values[:, drop[0]]
+            c.values = np.delete(c.values, drop, axis=1)
+            c.names = [n for j, n in enumerate(c.names) if j not in drop]
+        if types is None:
+            types = table_types.get(k)
+        if types is not None and len(types) != len(c.values):
+            raise InputError(f"{len(types)} particle types for {len(c.values)} rows", source=c.label)
+        c.types = types
+    return configs
 
 
 def stack_configurations(configs):
@@ -38,6 +109,25 @@ def stack_configurations(configs):
     return X, y, groups, names
 
 
+def stack_types(configs):
+    """The particle types of all rows (None unless every configuration has them)."""
+    from ..learn import check_types
+    if any(getattr(c, "types", None) is None for c in configs):
+        return None
+    return check_types(np.concatenate([np.asarray(c.types) for c in configs]))
+
+
+def _format_scores(summary: dict, by_type: dict) -> list[str]:
+    lines = [f"Pearson r = {summary['pearson']['mean']:.3f} +- {summary['pearson']['std']:.3f}, "
+             f"Spearman = {summary['spearman']['mean']:.3f}, R^2 = {summary['r2']['mean']:.3f}, "
+             f"MAE = {summary['mae']['mean']:.4g} ({summary['pearson']['n']} configurations)"]
+    for t, s in by_type.items():
+        lines.append(f"  type {t}: Pearson r = {s['pearson']['mean']:.3f} +- {s['pearson']['std']:.3f}, "
+                     f"Spearman = {s['spearman']['mean']:.3f}, R^2 = {s['r2']['mean']:.3f}, "
+                     f"MAE = {s['mae']['mean']:.4g}")
+    return lines
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="FEATURE_TABLE_OR_DUMP",
                         help="LAMMPS dumps (one configuration per frame) or feature tables (.csv/.npz)")
@@ -50,6 +140,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cv", default="loco", choices=["loco", "groupkfold", "none"],
                         help="configuration-wise cross-validation (default leave-one-configuration-out)")
     parser.add_argument("--n-splits", type=int, default=5, help="folds of groupkfold (default 5)")
+    parser.add_argument("--per-type", default="auto", choices=["auto", "joint", "separate", "feature"],
+                        help="one model for all particle types (joint), one per type (separate), the type as a "
+                             "one-hot feature (feature), or auto (default): separate when every type has at least "
+                             "1000 training particles (glassdyn.learn.AUTO_MIN_TYPE_ROWS), else joint")
     parser.add_argument("--features", nargs="+", metavar="PATTERN",
                         help="glob patterns of feature columns (default: every descriptor column)")
     parser.add_argument("--alpha", type=float, help="regularisation (see glassdyn.learn.PropensityModel)")
@@ -70,47 +164,68 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from ..learn import PropensityModel
+    from ..learn import PropensityModel, resolve_per_type
     from ..modelfile import save_model
     from ..validation import cross_validate, learning_curve_features, subsample_min_distance
     if args.select and not args.n_features:
         raise InputError("--select needs --n-features K")
     dparams = load_descriptor_params(args.descriptor_params)
-    configs = read_configurations(args.inputs, target=args.target, patterns=args.features,
-                                  descriptor_params=dparams, potential=args.potential)
+    configs = read_with_types(args.inputs, target=args.target, patterns=args.features,
+                              descriptor_params=dparams, potential=args.potential)
     if args.min_distance:
         for c in configs:
             if c.frame is None:
                 raise InputError("--min-distance needs positions: give dumps, not feature tables", source=c.label)
             keep = subsample_min_distance(c.frame, args.min_distance, seed=args.seed)
             c.values, c.target, c.ids = c.values[keep], c.target[keep], c.ids[keep]
+            if c.types is not None:
+                c.types = np.asarray(c.types)[keep]
     X, y, groups, names = stack_configurations(configs)
+    types = stack_types(configs)
     if dparams is None:
         dparams = next((c.params for c in configs if c.params), {})
+    # "auto" is decided once, on all training particles, so that the cross-validation scores the
+    # model that is saved (a fold holds fewer particles and could fall below the threshold)
+    per_type = resolve_per_type(args.per_type, types)
     model = PropensityModel(args.model, alpha=args.alpha, select=args.select, n_features=args.n_features,
                             hidden_layer_sizes=tuple(args.hidden), gp_max_samples=args.gp_max_samples,
-                            random_state=args.seed)
-    report: dict = {"inputs": [c.label for c in configs], "target": args.target, "features": names}
+                            random_state=args.seed, per_type=per_type)
+    report: dict = {"inputs": [c.label for c in configs], "target": args.target, "features": names,
+                    "per_type": {"requested": args.per_type, "resolved": per_type}}
+    if types is not None:
+        labels, counts = np.unique(types, return_counts=True)
+        report["per_type"]["particles_per_type"] = {str(t): int(n) for t, n in zip(labels.tolist(), counts)}
     metrics = {}
     cv_res = None
     if args.cv != "none":
-        cv_res = cross_validate(model, X, y, groups, cv=args.cv, n_splits=args.n_splits, feature_names=names)
+        cv_res = cross_validate(model, X, y, groups, types=types, cv=args.cv, n_splits=args.n_splits,
+                                feature_names=names)
         report["cross_validation"] = cv_res.to_dict()
         metrics = {"cv": args.cv, **cv_res.summary()}
-        s = cv_res.summary()
-        print(f"held-out configurations ({args.cv}): Pearson r = {s['pearson']['mean']:.3f} +- "
-              f"{s['pearson']['std']:.3f}, Spearman = {s['spearman']['mean']:.3f}, R^2 = {s['r2']['mean']:.3f}, "
-              f"MAE = {s['mae']['mean']:.4g} ({s['pearson']['n']} configurations)")
+        by_type = cv_res.summary_by_type()
+        if by_type:
+            metrics["by_type"] = {str(t): v for t, v in by_type.items()}
+        lines = _format_scores(cv_res.summary(), by_type)
+        print(f"held-out configurations ({args.cv}, per_type {per_type}): {lines[0]}")
+        for line in lines[1:]:
+            print(line)
     if args.learning_curve:
         if not args.select:
             raise InputError("--learning-curve needs --select")
-        lc = learning_curve_features(model, X, y, groups, args.learning_curve,
+        lc = learning_curve_features(model, X, y, groups, args.learning_curve, types=types,
                                      cv=args.cv if args.cv != "none" else "loco", n_splits=args.n_splits,
                                      feature_names=names)
         report["learning_curve_features"] = lc
-    model.fit(X, y, groups, feature_names=names)
+    model.fit(X, y, groups, types=types, feature_names=names)
+    report["per_type"].update(fitted=model.per_type_, types=None if model.types_ is None else model.types_.tolist())
+    print(f"model: {args.model}, per_type {model.per_type_}"
+          + ("" if model.types_ is None else f" (types {', '.join(map(str, model.types_.tolist()))})"))
     if args.select:
-        print(f"selected features: {', '.join(model.selected_features_)}")
+        if model.selected_features_by_type_:
+            for t, feats in model.selected_features_by_type_.items():
+                print(f"selected features, type {t}: {', '.join(feats)}")
+        else:
+            print(f"selected features: {', '.join(model.selected_features_)}")
     out = save_model(model, args.output, descriptor_params=dparams, metrics=metrics, target=args.target,
                      extra={"inputs": report["inputs"]})
     rep_path = args.report or str(Path(args.output).with_suffix(".json"))

@@ -14,7 +14,7 @@ from ..adapters.mdanalysis_data import attach_to_mdanalysis, frame_from_mdanalys
 from ..descriptors import compute_features
 from ..dynamics import cage_operator, cage_relative, default_cage_relative, displacements, propensity
 from ..errors import GlassdynError, InputError
-from ..learn import features_for_model, predict_with_std
+from ..learn import predict_frame
 from ..modelfile import load_model_cached
 from ..potentials import resolve_potential
 
@@ -285,8 +285,7 @@ class PropensityPrediction(_GlassdynAnalysis):
 
     def _single_frame(self):
         model = load_model_cached(self._model_file)
-        X, names = features_for_model(model, self._frame(self._ag), compute="always")
-        mean, std = predict_with_std(model, X, names)
+        mean, std = predict_frame(model, self._frame(self._ag), compute="always")
         self.results.prediction.append(mean)
         self.results.std.append(std)
 

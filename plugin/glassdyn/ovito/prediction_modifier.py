@@ -72,11 +72,11 @@ class PropensityPredictionModifier(ModifierInterface):
                 X = np.column_stack([
                     np.asarray(data.particles[n if n in available else _ovito_spelling(n)], dtype=float)
                     for n in names])
-                key = content_key(X, params=(model_key, "properties"))
+                key = content_key(X, fr.types, params=(model_key, "properties"))
                 out = _RESULTS.get(key)
                 if out is None:
                     yield "Propensity prediction: predicting"
-                    out = predict_with_std(model, X, names)
+                    out = predict_with_std(model, X, names, types=fr.types)
                     _RESULTS.put(key, out)
             else:
                 key = content_key(fr.positions, fr.types, fr.ids, fr.box.matrix, params=(model_key, "compute"))
@@ -85,7 +85,7 @@ class PropensityPredictionModifier(ModifierInterface):
                     yield "Propensity prediction: computing features"
                     X, names = features_for_model(model, fr, compute="always")
                     yield 0.7
-                    out = predict_with_std(model, X, names)
+                    out = predict_with_std(model, X, names, types=fr.types)
                     _RESULTS.put(key, out)
             mean, std = out
             attach(data, {"Predicted Propensity": mean}, frame=fr)
