@@ -4,7 +4,7 @@ The package is built in three rings, visible in its tree:
 
 * **core** (the top-level modules): :mod:`~glassdyn.frame`, :mod:`~glassdyn.neighbors`,
   :mod:`~glassdyn.potentials`, :mod:`~glassdyn.structure`, :mod:`~glassdyn.graph`,
-  :mod:`~glassdyn.descriptors`, :mod:`~glassdyn.voronoi` (when present), :mod:`~glassdyn.dynamics`,
+  :mod:`~glassdyn.descriptors`, :mod:`~glassdyn.voronoi`, :mod:`~glassdyn.windows`, :mod:`~glassdyn.dynamics`,
   :mod:`~glassdyn.ensemble`, :mod:`~glassdyn.imbalance`, :mod:`~glassdyn.selection`,
   :mod:`~glassdyn.learn`, :mod:`~glassdyn.validation`, :mod:`~glassdyn.classification`,
   :mod:`~glassdyn.modelfile`, :mod:`~glassdyn.tg`, :mod:`~glassdyn.stats`. Arrays in, arrays out;
@@ -13,6 +13,7 @@ The package is built in three rings, visible in its tree:
   MDAnalysis, feature tables, replica ensembles) and :mod:`glassdyn.lammps` (driving LAMMPS).
 * **front ends**: :mod:`glassdyn.cli` (the ``glassdyn`` command), :mod:`glassdyn.ovito` (modifiers),
   :mod:`glassdyn.mdanalysis` (analysis classes), :mod:`glassdyn.plots` (plots and rendered pictures),
+  :mod:`glassdyn.deep` (the CNN and D-MPNN classifiers, with PyTorch),
   :mod:`glassdyn.studies` (the reproductions) and :mod:`glassdyn.demo`.
 
 Every core module is an attribute of the package (imported on first use): ``glassdyn.dynamics``.
