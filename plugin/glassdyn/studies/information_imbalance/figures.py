@@ -207,3 +207,23 @@ def propensity_figure(output: Path, dyn: dict, path: Path) -> str | None:
     ax.set_aspect("equal")
     ax.set_title("configuration 0: propensity map", fontsize=9)
     return _savefig(fig, path)
+
+
+def density_figure(an: dict, ref: dict | None, path: Path) -> str:
+    """Pearson r of rho and phi with the propensity vs L for every per-particle density, beside the published."""
+    fig = new_figure(figsize=(10.4, 3.9))
+    axes = fig.subplots(1, 2, sharey=True)
+    cmap = colormap("tab10")
+    prof = an["density_profiles"]
+    for b, (ax, what) in enumerate(zip(axes, ("rho", "phi"))):
+        for k, (opt, r) in enumerate(prof.items()):
+            r = np.asarray(r, dtype=float)
+            ax.plot(LENGTHS, r[10 * b:10 * b + 10], "-o", ms=3, color=cmap(k), label=opt)
+        if ref is not None:
+            ax.plot(LENGTHS, ref["pearson"][10 * b:10 * b + 10], "k--s", ms=3, label="published")
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_xlabel("coarse-graining length L")
+        ax.set_title(f"{what}: per-particle density choices", fontsize=9)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("Pearson r(feature, propensity)")
+    return _savefig(fig, path)

@@ -347,7 +347,7 @@ def measure_dynamics(output, size: StudySize, *, verbose: bool = True, timer: _T
 #: per-particle densities compared for rho and phi (their Pearson-vs-L profiles against the published ones)
 DENSITY_OPTIONS = ("radical", "voronoi", "probe", "disc_count")
 #: bumped when the analysis stage computes something new (invalidates cached analyses)
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 def compute_feature_tables(output, size: StudySize, dyn: dict, *, verbose: bool = True,
@@ -447,6 +447,7 @@ def analyze(features: dict, dyn: dict, size: StudySize, *, seed: int = 1, verbos
     ps = [p for p in dyn["propensity"]]
     C = len(Xs)
     out: dict[str, Any] = {"names": names, "all_names": all_names, "dropped": [all_names[k] for k in dropped]}
+    out["feature_params"] = {k: features["params"].get(k) for k in ("density", "weighting", "cutoffs", "cutoff_method")}
     t0 = time.time()
     out["pearson_per_config"] = np.array([pearson(x, p) for x, p in zip(Xs, ps)])
     out["pearson"] = out["pearson_per_config"].mean(axis=0)
@@ -490,6 +491,8 @@ def analyze(features: dict, dyn: dict, size: StudySize, *, seed: int = 1, verbos
     t0 = time.time()
     _log("held-out prediction (leave one configuration out, selection on training configurations)", verbose)
     out["heldout"] = heldout_prediction(Xs, ps, names, size, seed=seed, verbose=verbose)
+    _log("held-out prediction per particle type (all features, least squares: joint vs separate fits)", verbose)
+    out["heldout_per_type"] = heldout_per_type(Xs, ps, names, dyn["types"])
     out["heldout_exponential"] = None
     if np.size(features["exponential_values"]):
         _log("held-out prediction with exponential coarse-graining weights (supervised order, all features)",
@@ -634,6 +637,25 @@ def heldout_prediction(Xs: Sequence[np.ndarray], ps: Sequence[np.ndarray], names
              f"{np.round(res[kinds[0]][test, :3], 3).tolist()}", verbose)
     res["imbalance_all_features"] = np.array([test_imbalance(test, range(F)) for test in range(C)])
     return res
+
+
+def heldout_per_type(Xs, ps, names, types) -> dict:
+    """Held-out Pearson r of least squares on every feature, jointly and per particle type, for a
+    joint fit, separate fits per type and the type as a feature (leave one configuration out;
+    :func:`glassdyn.validation.cross_validate` with ``types``)."""
+    from ...validation import cross_validate
+    Zs = standardize_configurations(list(Xs), list(names))
+    ys = [((p - p.mean()) / p.std()) for p in ps]
+    X, y = np.vstack(Zs), np.concatenate(ys)
+    g = np.concatenate([np.full(len(v), c) for c, v in enumerate(ys)])
+    t = np.concatenate([np.asarray(tt) for tt in types])
+    out = {}
+    for mode in ("joint", "separate", "feature"):
+        res = cross_validate(PropensityModel("linear", per_type=mode), X, y, g, types=t, feature_names=list(names))
+        s = res.summary()["pearson"]
+        out[mode] = {"all": s["mean"], "all_std": s["std"],
+                     "by_type": {int(k): v["pearson"]["mean"] for k, v in res.summary_by_type().items()}}
+    return out
 
 
 def qualitative_checks(an: dict, size: StudySize) -> dict:

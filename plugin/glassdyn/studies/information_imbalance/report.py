@@ -13,8 +13,8 @@ import numpy as np
 from ..._atomic import write_text_atomic
 from ..._util import glassdyn_version, to_jsonable
 from .constants import DESCRIPTOR_ORDER, load_reference
-from .figures import (by_descriptor, fs_figure, heldout_figure, paper_feature, plane_figure, propensity_figure,
-                      ref_by_descriptor, selection_figure, vs_L_figure)
+from .figures import (by_descriptor, density_figure, fs_figure, heldout_figure, paper_feature, plane_figure,
+                      propensity_figure, ref_by_descriptor, selection_figure, vs_L_figure)
 
 def _fmt(x, nd=3) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
@@ -46,6 +46,8 @@ def write_report(report_dir, an: dict, dyn: dict, scan: dict, checks: dict, size
     figs["supervised"] = selection_figure(an, ref, rd / "fig_supervised.png", "supervised")
     figs["unsupervised"] = selection_figure(an, ref, rd / "fig_unsupervised.png", "unsupervised")
     figs["heldout"] = heldout_figure(an["heldout"], ref, rd / "fig_prediction.png")
+    if an.get("density_profiles"):
+        figs["density"] = density_figure(an, ref, rd / "fig_density_choices.png")
 
     h = an["heldout"]
     D = size.n_select
@@ -75,12 +77,66 @@ def write_report(report_dir, an: dict, dyn: dict, scan: dict, checks: dict, size
         "heldout_imbalance": {k: np.nanmean(v, axis=0) for k, v in h.get("imbalance", {}).items()},
         "heldout_imbalance_all_features": float(np.nanmean(h.get("imbalance_all_features", np.nan))),
         "heldout_orders": h["orders"],
+        "feature_params": an.get("feature_params"),
+        "density_profiles": an.get("density_profiles"),
+        "density_profile_corr": _density_corr(an, ref),
+        "tie_rules": an.get("tie_rules"),
+        "supervised_per_configuration": _per_config(an.get("supervised_per_configuration"), D),
+        "unsupervised_per_configuration": _per_config(an.get("unsupervised_per_configuration"), D),
+        "heldout_per_type": an.get("heldout_per_type"),
+        "heldout_exponential": (None if an.get("heldout_exponential") is None else {
+            "supervised": np.nanmean(an["heldout_exponential"]["supervised"], axis=0),
+            "all_features": float(np.nanmean(an["heldout_exponential"]["all_features"]))}),
         "checks": checks,
     }
+    summary["targets"] = _targets(summary, ref)
     write_text_atomic(rd / "summary.json", json.dumps(to_jsonable(summary), indent=1))
     md = _report_markdown(summary, an, dyn, scan, checks, size, ref, figs, reference_dir, command)
     write_text_atomic(rd / "report.md", md)
     return rd / "report.md"
+
+
+def _density_corr(an: dict, ref) -> dict | None:
+    """Correlation of our rho and phi Pearson-vs-L profiles with the published ones, per density choice."""
+    if ref is None or not an.get("density_profiles"):
+        return None
+    out = {}
+    for opt, r in an["density_profiles"].items():
+        r = np.asarray(r, dtype=float)
+        row = {}
+        for b, what in enumerate(("rho", "phi")):
+            ours, pub = r[10 * b:10 * b + 10], ref["pearson"][10 * b:10 * b + 10]
+            ok = np.isfinite(ours)
+            row[what] = float(np.corrcoef(ours[ok], pub[ok])[0, 1]) if ok.sum() > 2 and np.ptp(ours[ok]) > 0 else None
+            row[f"{what}_L0.5"] = float(ours[0]) if np.isfinite(ours[0]) else None
+        out[opt] = row
+    return out
+
+
+def _per_config(sel, D: int) -> dict | None:
+    if sel is None:
+        return None
+    return {"orders": [list(o[:D]) for o in sel.orders_per_configuration], "curve": sel.curve[:D],
+            "consensus": sel.order[:D]}
+
+
+def _targets(s: dict, ref) -> dict:
+    """The issue's measurable targets, each with its number."""
+    out = {"half_r": s["half_r"], "r_ceiling": s["r_ceiling"]}
+    sup = np.asarray(s["heldout"]["supervised"], dtype=float)
+    out["heldout_supervised_best"] = float(np.nanmax(sup))
+    out["heldout_supervised_at_15"] = float(sup[-1])
+    out["heldout_target_0.55"] = bool(np.nanmax(sup) >= 0.55)
+    if ref is not None:
+        ours = np.array([s["pearson"].get(paper_feature(j), np.nan) for j in range(60)])
+        ok = np.isfinite(ours)
+        out["pearson_profile_corr"] = float(np.corrcoef(ours[ok], ref["pearson"][ok])[0, 1])
+        out["pearson_profile_target_0.9"] = out["pearson_profile_corr"] >= 0.9
+        r05 = s["pearson"].get("rho_L0.5")
+        out["rho_L0.5"] = r05
+        out["rho_L0.5_published"] = float(ref["pearson"][0])
+        out["rho_L0.5_same_sign"] = r05 is not None and np.sign(r05) == np.sign(ref["pearson"][0])
+    return out
 
 
 def _report_markdown(s: dict, an: dict, dyn: dict, scan: dict, checks: dict, size, ref, figs,
@@ -116,9 +172,13 @@ def _report_markdown(s: dict, an: dict, dyn: dict, scan: dict, checks: dict, siz
     for T, t in zip(scan["temperatures"], scan["tau_alpha"]):
         w(f"  | {T} | {_fmt(t, 1)} | {'not reached' if not np.isfinite(t) else int(round(t / size.dt))} |")
     w("")
-    w(f"- Study temperature **T = {s['temperature']}**: the lowest scanned temperature whose tau_alpha fits the "
-      f"budget of {size.max_tau_steps} steps (the paper used its lowest reachable temperature, deeper in the "
-      "supercooled regime).")
+    w(f"- Study temperature **T = {s['temperature']}**"
+      + (" (fixed by the size: the scan's tau_alpha there is "
+         f"{_fmt(scan['tau_alpha'][scan['temperatures'].index(s['temperature'])], 0)}, "
+         f"{_fmt(scan['tau_alpha'][scan['temperatures'].index(s['temperature'])] / scan['tau_alpha'][0], 1)} times "
+         f"that of T = {scan['temperatures'][0]})" if size.temperature is not None and s['temperature'] in
+         scan['temperatures'] else f": the lowest scanned temperature whose tau_alpha fits the budget of "
+         f"{size.max_tau_steps} steps") + "; the paper used its lowest reachable temperature.")
     w(f"- {size.configurations} configurations x {size.replicas} replicas (the paper: 10 x 30 with 4000 particles), "
       f"each configuration equilibrated {size.equilibration_tau} tau_alpha (Nose-Hoover NVT from a random start after "
       f"minimisation), replicas run {size.run_tau} tau_alpha.")
@@ -127,18 +187,39 @@ def _report_markdown(s: dict, an: dict, dyn: dict, scan: dict, checks: dict, siz
       f"{', '.join(_fmt(x, 0) for x in s['tau_alpha_per_config'])}); propensity "
       f"<|dr^CR|^2> over replicas at t = {s['t_propensity']:.1f} (the dumped time closest to tau_alpha). "
       f"Reproducibility of the propensity: Pearson r between the even and the odd replicas = "
-      f"{s['half_r']:.3f} (mean over configurations), so no structural predictor can exceed |r| = "
+      f"**{s['half_r']:.3f}** (mean over configurations), so no structural predictor can exceed |r| = "
       f"{s['r_ceiling']:.2f} against the {size.replicas}-replica propensity (Spearman-Brown).")
-    w("- Features: `glassdyn.descriptors.compute_features` (rho, phi, e, psi6, Theta, z at L = 0.5..5.0, hard "
-      "coarse-graining, neighbour cutoffs at the first minimum of g_ab). "
-      + (f"Dropped as constant: {', '.join(s['dropped_features'])} (no pair is closer than 0.5 sigma, so the "
-         "density within L = 0.5 counts the particle itself only; the paper's rho at L = 0.5 varies, so its "
-         "definition of the smallest-L density differs). " if s["dropped_features"] else "")
+    fp = s.get("feature_params") or {}
+    cm = fp.get("cutoff_method") or {}
+    w("- Features: `glassdyn.descriptors.compute_features` (rho, phi, e, psi6, Theta, z at L = 0.5..5.0, "
+      f"{fp.get('weighting', 'hard')} coarse-graining including the particle itself). rho and phi average a "
+      f"**per-particle** density (`density=\"{fp.get('density')}\"`: 1 / radical-Voronoi cell area, radii sigma_jj/2, "
+      "as the paper's Eqs. 8-10; see the density comparison below). One set of neighbour cutoffs for the study "
+      f"(first minimum of g_ab(r) pooled over the {cm.get('n_frames', size.configurations)} reference "
+      "configurations). "
+      + (f"Dropped as constant: {', '.join(s['dropped_features'])}. " if s["dropped_features"] else
+         "No feature is constant. ")
       + f"{len(names)} features, z-scored per configuration; a N(0,1) random control column in the supervised search.")
-    w("- Information imbalance: exact ranks (`glassdyn.imbalance`, ties counted as strictly-closer), per "
-      "configuration then averaged. Held-out prediction: least squares (`glassdyn.learn.PropensityModel`), "
-      "leave one configuration out, **every order selected on the training configurations only** (the published "
-      "arrays selected on the held-out configuration itself, see the reference README).\n")
+    w("- Information imbalance: exact ranks (`glassdyn.imbalance`), ties ranked by their average (the expectation "
+      "of the authors' argsort ranks; the tie-rule comparison is below), per configuration then averaged. "
+      "Selection: the pooled objective (one order, mean Delta over configurations) and the paper's protocol "
+      "(a greedy selection in every configuration). Held-out prediction: least squares "
+      "(`glassdyn.learn.PropensityModel`), leave one configuration out, **every order selected on the training "
+      "configurations only** (the published arrays selected on the held-out configuration itself, see the "
+      "reference README).\n")
+    # ---------------------------------------------------------------- targets
+    t = s.get("targets") or {}
+    w("## The numbers that decide this reproduction\n")
+    w("| measure | this study | published / target |\n|---|---|---|")
+    if "pearson_profile_corr" in t:
+        w(f"| correlation of the 60 signed Pearson r(feature, p) with the published ones | "
+          f"**{t['pearson_profile_corr']:.2f}** | >= 0.9 |")
+        w(f"| Pearson r(rho_L0.5, p) | {_fmt(t['rho_L0.5'])} | {t['rho_L0.5_published']:+.3f} (same sign: "
+          f"{'yes' if t['rho_L0.5_same_sign'] else 'no'}) |")
+    w(f"| held-out least-squares \\|r\\|, supervised order, best d | **{t.get('heldout_supervised_best', float('nan')):.3f}** | "
+      "0.72 (published); >= 0.55 (target) |")
+    w(f"| replica half-half Pearson r of the propensity | {s['half_r']:.3f} | (not published) |")
+    w(f"| ceiling on any predictor's \\|r\\| from the replica noise | {s['r_ceiling']:.2f} | |\n")
     fig = figs.get("fs")
     w(f"![F_s and tau_alpha]({fig})\n")
     if figs.get("map"):
@@ -166,6 +247,68 @@ def _report_markdown(s: dict, an: dict, dyn: dict, scan: dict, checks: dict, siz
              else f"not picked in the first {rc['n_picks']}")
     w(f"3. Random control is not among the first picks (rank > 5): **{'PASS' if rc['passed'] else 'FAIL'}** — "
       f"{where} of {rc['n_candidates']} candidates in the supervised greedy search.\n")
+    # ---------------------------------------------------------------- definitions measured
+    w("## Which definitions, and why (measured here)\n")
+    dc = s.get("density_profile_corr")
+    if s.get("density_profiles"):
+        w("### Per-particle density of rho and phi\n")
+        if figs.get("density"):
+            w(f"![density choices]({figs['density']})\n")
+        w("Pearson-vs-L profile of rho and phi for each per-particle density (SCIENCE.md 2), and how it follows the "
+          "published profile (correlation of the 10-point profiles; r(rho_L0.5, p) published "
+          + (f"{ref['pearson'][0]:+.3f}" if ref is not None else "n/a") + "):\n")
+        w("| density | r(rho_L0.5, p) | rho profile vs published | r(phi_L0.5, p) | phi profile vs published |")
+        w("|---|---|---|---|---|")
+        for opt, prof in s["density_profiles"].items():
+            prof = np.asarray(prof, dtype=float)
+            row = (dc or {}).get(opt, {})
+            w(f"| `{opt}` | {_fmt(prof[0])} | {_fmt(row.get('rho'), 2)} | {_fmt(prof[10])} | {_fmt(row.get('phi'), 2)} |")
+        w("")
+    tr = s.get("tie_rules")
+    if tr and tr.get("features"):
+        w("### Tie rules on features with tied values\n")
+        w("Delta(X_j -> p) / Delta(p -> X_j) under each rule (coordination numbers are integers; small-L densities "
+          "have many equal values). The paper's plane is nearly symmetric; counting only strictly closer points "
+          "(strict) makes ranks in a tied space small and lowers Delta(p -> X_j):\n")
+        w("| feature | strict | average (default) | random |" + (" published |" if ref is not None else ""))
+        w("|---|---|---|---|" + ("---|" if ref is not None else ""))
+        for k, n in enumerate(tr["features"]):
+            cells = [f"{float(tr[r]['forward'][k]):.3f} / {float(tr[r]['backward'][k]):.3f}"
+                     for r in ("strict", "average", "random")]
+            if ref is not None:
+                j = next((q for q in range(60) if paper_feature(q) == n), None)
+                cells.append("n/a" if j is None else
+                             f"{ref['single'][:10, j].mean():.3f} / {ref['single'][10:, j].mean():.3f}")
+            w(f"| `{n}` | " + " | ".join(cells) + " |")
+        w("")
+    pc = s.get("supervised_per_configuration")
+    if pc:
+        w("### Selection protocols\n")
+        w("The paper ran the greedy selection in every configuration on its own. Here, with that protocol, the "
+          "first two picks per configuration: " + "; ".join(f"{', '.join(o[:2])}" for o in pc["orders"]) + ".")
+        if ref is not None:
+            r = ref["supervised"]
+            w(" Published first two picks per configuration: "
+              + "; ".join(f"{paper_feature(int(a))}, {paper_feature(int(b))}" for a, b in zip(r[20:30, 0], r[20:30, 1])) + ".")
+        w(" Mean Delta(X_S -> p) of the per-configuration selections: " + ", ".join(f"{x:.3f}" for x in pc["curve"])
+          + "; pooled objective: " + ", ".join(f"{x:.3f}" for x in s["supervised_curve"]) + ".\n")
+    hpt = s.get("heldout_per_type")
+    if hpt:
+        w("### Per particle type\n")
+        types = sorted({k for v in hpt.values() for k in v["by_type"]})
+        w("Held-out Pearson r of least squares on every feature (leave one configuration out), for all particles "
+          "and per type, fitted jointly, separately per type, or with the type as a feature:\n")
+        w("| fit | all | " + " | ".join(f"type {k}" for k in types) + " |\n|---|---|" + "---|" * len(types))
+        for mode, v in hpt.items():
+            w(f"| {mode} | {v['all']:.3f} | " + " | ".join(_fmt(v['by_type'].get(k)) for k in types) + " |")
+        w("")
+    he = s.get("heldout_exponential")
+    if he:
+        w("### Coarse-graining weights\n")
+        hsup = np.asarray(s["heldout"]["supervised"], dtype=float)
+        w(f"Held-out least-squares |r|, supervised order: hard weights best {np.nanmax(hsup):.3f} (all features "
+          f"{s['heldout_all_features']:.3f}); exponential weights exp(-r/L) best "
+          f"{np.nanmax(np.asarray(he['supervised'], dtype=float)):.3f} (all features {he['all_features']:.3f}).\n")
     # ---------------------------------------------------------------- comparison
     w("## Curve by curve, beside the published ones\n")
     rp = ref
@@ -196,9 +339,8 @@ def _report_markdown(s: dict, an: dict, dyn: dict, scan: dict, checks: dict, siz
     gap = np.abs(pl.forward_mean - pl.backward_mean)
     kmax = int(np.argmax(gap))
     w(f" |Delta(X_j -> p) - Delta(p -> X_j)| here: median {np.median(gap):.3f}, largest {gap[kmax]:.3f} for "
-      f"`{names[kmax]}` (a feature with many tied values: with the strict tie rule, ranks in a tied space are "
-      "small, which lowers Delta(p -> X_j)). The paper's finding is a nearly symmetric plane: no single feature is "
-      "more informative than the propensity.\n")
+      f"`{names[kmax]}`. The paper's finding is a nearly symmetric plane: no single feature is more informative "
+      "than the propensity (see the tie rules above for the features with tied values).\n")
     w("### Greedy supervised selection\n")
     w(f"![supervised]({figs['supervised']})\n")
     sup = an["supervised"]
@@ -270,15 +412,15 @@ def _discussion(s: dict, an: dict, checks: dict, size, ref) -> str:
                + (f"vs {paper_best:.2f} published" if ref is not None else "")
                + f"; the best single-feature imbalance is {pl.forward_mean.min():.3f}"
                + (" vs 0.840 published" if ref is not None else "") + ". Reasons: (i) **statistics of the "
-               f"propensity** — {size.replicas} replicas instead of 30: the even and odd halves of the replicas "
-               f"agree only with r = {s['half_r']:.2f}, which caps any structural predictor at |r| ~ "
+               f"propensity** — {size.replicas} replicas (the paper: 30): the even and odd halves of the replicas "
+               f"agree with r = {s['half_r']:.2f}, which caps any structural predictor at |r| ~ "
                f"{s['r_ceiling']:.2f}; noise in the target lowers every correlation and pushes every imbalance towards 1; "
                f"(ii) **temperature** — T = {s['temperature']} (tau_alpha = {s['tau_alpha']:.0f} LJ time with "
                "friction time 0.1) is mildly supercooled; the paper worked at its lowest reachable temperature, where "
                "structure predicts more of the dynamics; (iii) **dynamics** — Langevin instead of MC (the same "
                f"glassy slowing down, another microscopic time); (iv) **size** — {size.configurations} x {size.n} "
                "particles instead of 10 x 4000: noisier imbalances, so the greedy picks beyond the first few are "
-               "less stable.")
+               "less stable; (v) **the model** — a stand-in with the paper's ingredients, not its parameters.")
     if ref is not None:
         rr = ref["pearson"]
         ours = np.array([s["pearson"].get(paper_feature(j), np.nan) for j in range(60)])
@@ -295,10 +437,9 @@ def _discussion(s: dict, an: dict, checks: dict, size, ref) -> str:
                    f"same sign for {same * 100:.0f}% of the features"
                    + (f"; the sign differs for most lengths of {', '.join(flips)}" if flips else "")
                    + f". Lowest single-feature imbalance: `{b['imbalance']}` here, `Theta_L2.0` published. Reasons for "
-                   "the differences: the model (GlassBench ternary mixture, SCIENCE.md 1b) and temperature, and the "
-                   "descriptor details (neighbour cutoffs at the first minimum of g_ab, hard coarse-graining including "
-                   "the particle itself; the density at L = 0.5 is constant here, so the paper's rho must be defined "
-                   "differently at small L).")
+                   "the differences: the model (a stand-in: the GlassBench ternary mixture, SCIENCE.md 1b, not the "
+                   "paper's lost parameters), its temperature and dynamics, and descriptor details the paper does not "
+                   "fix (neighbour cutoffs at the first minimum of g_ab, the per-particle density's cell).")
         if not p2b["passed"]:
             out.append("- **Held-out linear prediction** (differs): the supervised imbalance order is not the fastest "
                        "to the least-squares plateau here. Information imbalance rewards features that fix the "
@@ -312,8 +453,8 @@ def _discussion(s: dict, an: dict, checks: dict, size, ref) -> str:
                    "order on the held-out configuration itself (a leak for the supervised order, see the reference "
                    "README); here every order is selected on the training configurations only, which can only lower "
                    "the supervised curve.")
-    out.append("- **Not reproduced**: the paper's Monte-Carlo dynamics (not available in LAMMPS 2D), its "
-               "temperature (far too slow for 2 shared cores in an hour), 4000-particle configurations and 30 "
-               "replicas; the published F_s(t) and tau_alpha(T) curves are not among the reference arrays, so "
-               "they are shown for this study only.")
+    out.append("- **Not reproduced**: the paper's Monte-Carlo dynamics (not available in LAMMPS 2D; Langevin "
+               "stands in), its exact model and temperature (lost from the text), 4000-particle configurations; the "
+               "published F_s(t) and tau_alpha(T) curves are not among the reference arrays, so they are shown for "
+               "this study only.")
     return "\n".join(out) + "\n"
