@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -138,7 +137,10 @@ def test_two_line_fit_recovers_the_break():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(model="ka4d"), "unknown model 'ka4d'"),
     (dict(dynamics="mc"), "unknown dynamics 'mc'"),
-    (dict(dynamics="brownian"), "not available for the 2D model"),
+    (dict(dynamics="brownian", dt=-1e-3), "dt must be positive"),
+    (dict(partitions=0), "partitions must be a positive integer"),
+    (dict(mpi_ranks=0), "mpi_ranks must be a positive integer"),
+    (dict(mpi_ranks=2, mpiexec="/nonexistent/mpiexec"), "mpiexec not found"),
     (dict(temperature=0.0), "temperature must be positive"),
     (dict(temperature=-1.0), "temperature must be positive"),
     (dict(executable="/nonexistent/lmp"), "LAMMPS executable not found"),
@@ -288,3 +290,117 @@ def test_ensemble_from_the_users_own_configuration(tmp_path):
     with pytest.raises(InputError, match="bad.data.*unknown to potential 'ka2d'"):
         simulate.run_ensemble(tmp_path / "run2", model="ka2d", temperature=1.0, replicas=2, steps=200,
                               references=[bad], cores=1)
+
+
+# ----------------------------------------------------------------------------- Brownian dynamics in 2D
+def _configurational_temperature(frame, potential):
+    """T_conf = sum_i |F_i|^2 / sum_i lap_i U from the positions alone (Rugh; k_B = 1), with the core's
+    pair force and a numerical V''. Exact for ternary2d, whose V, V', V'' vanish at the cutoff."""
+    from scipy.spatial import cKDTree
+
+    from glassdyn.potentials import get_potential
+
+    pot = get_potential(potential)
+    lengths = frame.box.lengths[:2]
+    pos = np.mod(frame.positions[:, :2], lengths)
+    pairs = cKDTree(pos, boxsize=lengths).query_pairs(pot.max_cutoff, output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    d = pos[i] - pos[j]
+    d -= lengths * np.round(d / lengths)
+    r = np.linalg.norm(d, axis=1)
+    ti, tj = frame.types[i], frame.types[j]
+    f = pot.force(r, ti, tj)                                   # -V'(r)
+    h = 1e-6
+    v2 = -(pot.force(r + h, ti, tj) - pot.force(r - h, ti, tj)) / (2 * h)   # V''(r)
+    fvec = (f / r)[:, None] * d
+    forces = np.zeros_like(pos)
+    np.add.at(forces, i, fvec)
+    np.add.at(forces, j, -fvec)
+    laplacian = 2.0 * np.sum(v2 - f / r)                       # d = 2: V'' + (d - 1) V'/r per pair, twice
+    return float(np.sum(forces ** 2) / laplacian)
+
+
+def _replica_observables(folder, model, from_step):
+    """(configurational temperature, mean potential energy per atom) over the replica frames at or after
+    ``from_step``: both from the dumped positions with the core's potential, independent of LAMMPS' thermo."""
+    from glassdyn.adapters.lammps_dump import iter_dump
+    from glassdyn.descriptors import local_energy
+
+    frames = [frame for path in sorted(folder.glob("config_000/replica_*.lammpstrj"))
+              for frame in iter_dump(path, dimension=2) if frame.timestep >= from_step]
+    assert len(frames) >= 24
+    t_conf = np.mean([_configurational_temperature(f, model) for f in frames])
+    energy = np.mean([local_energy(f, model).mean() for f in frames])
+    return float(t_conf), float(energy)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["ternary2d", "ka2d"])
+def test_brownian_2d_keeps_the_temperature_configurationally(model, tmp_path):
+    # 2D Brownian dynamics with the time step of glassdyn's rule: the configurational temperature of the
+    # replicas equals the set T (and 1.5 T in a hotter run), and their mean potential energy equals that of
+    # Nose-Hoover replicas at T. The T_conf estimator itself is checked on the Nose-Hoover replicas.
+    # per frame T_conf scatters by ~8% at N = 300; ~36 frames at or after step 1000 give ~1.5% standard error
+    common = dict(model=model, n=300, replicas=4, steps=8000, points_per_decade=8, equilibration_steps=4000,
+                  seed=5, cores=2)
+    out = {}
+    for name, temperature, dynamics in (("md", 1.0, "md"), ("brownian", 1.0, "brownian"),
+                                        ("hot", 1.5, "brownian")):
+        manifest = simulate.run_ensemble(tmp_path / name, temperature=temperature, dynamics=dynamics, **common)
+        out[name] = _replica_observables(tmp_path / name, model, 1000)
+        if dynamics == "brownian":
+            p = manifest["parameters"]
+            assert p["dt"] == simulate.brownian_dt(model, temperature, 100.0) and p["equilibration_dt"] == 0.005
+    (t_md, e_md), (t_b, e_b), (t_hot, e_hot) = out["md"], out["brownian"], out["hot"]
+    # tolerance: ~1.5% standard error, and MD at dt = 0.005 itself reads 2-3% high (T_conf is sensitive to
+    # the time step of the integrator: measured 1.02-1.035 here)
+    assert t_md == pytest.approx(1.0, rel=0.08)        # the estimator on canonical configurations
+    assert t_b == pytest.approx(1.0, rel=0.08)
+    assert t_hot == pytest.approx(1.5, rel=0.08)
+    assert t_hot / t_b > 1.3
+    assert e_b == pytest.approx(e_md, abs=0.06)           # as the 3D test: ~0.015 standard error
+    assert e_hot - e_md > 0.3
+
+
+def test_brownian_dt_rule():
+    # thermal term decides for these potentials: dt = gamma (0.01 sigma_min)^2 / (2 T), sigma_min = 0.8
+    assert simulate.brownian_dt("ka2d", 1.0, 100.0) == pytest.approx(3.2e-3)
+    assert simulate.brownian_dt("ternary2d", 0.5, 1.0) == pytest.approx(6.4e-5)
+    # only dt / gamma_t matters (up to the rounding to two digits)
+    assert simulate.brownian_dt("ka2d", 0.6, 200.0) == pytest.approx(2 * simulate.brownian_dt("ka2d", 0.6, 100.0),
+                                                                    rel=0.05)
+    # a tiny sigma_min makes the rule smaller in proportion to sigma_min^2
+    from glassdyn.potentials import PairPotential
+    small = PairPotential("small", [[1.0]], [[0.4]], dimension=2)
+    assert simulate.brownian_dt(small, 1.0, 100.0) == pytest.approx(3.2e-3 / 4, rel=0.02)
+
+
+def test_brownian_time_step_that_loses_atoms_is_named(tmp_path):
+    # 15x the rule's dt/gamma_t (thermal step ~0.04 sigma_min, measured to lose atoms): LAMMPS stops, and
+    # the error names the time step, the rule's value and what to do
+    with pytest.raises(runner.LammpsError) as err:
+        simulate.run_ensemble(tmp_path, model="ka2d", n=150, temperature=1.0, replicas=1, dynamics="brownian",
+                              dt=0.05, times=[0, 100, 2000], equilibration_steps=500, seed=3, cores=1)
+    msg = str(err.value)
+    assert "Lost atoms" in msg or "Out of range atoms" in msg
+    assert "time step dt = 0.05" in msg and "--dt" in msg and "dt = 0.0032" in msg
+    assert not simulate.replica_path(tmp_path, 0, 0).exists()
+    assert not list(tmp_path.glob("config_000/*.tmp*"))
+
+
+def test_old_manifests_still_resume(tmp_path):
+    # the parameters a run of the previous code recorded (md / langevin / 3D brownian, dt 0.005) are exactly
+    # what the current code records for the same arguments, so those runs resume
+    params = dict(model="ka2d", n=150, temperature=1.0, replicas=2, configurations=1, times=[0, 10, 100],
+                  equilibration_steps=500, seed=4)
+    for dynamics, extra in (("md", {}), ("langevin", {"langevin_damp": 0.1}),
+                            ("brownian", {"brownian_gamma": 100.0})):
+        model = "ka3d" if dynamics == "brownian" else "ka2d"
+        old = {**params, "model": model, "dynamics": dynamics, "dt": 0.005, "tdamp": 0.5, "langevin_damp": None,
+               "brownian_gamma": None, **extra}
+        folder = tmp_path / dynamics
+        folder.mkdir()
+        (folder / "manifest.json").write_text(json.dumps({"task": "ensemble", "parameters": old, "results": {}}))
+        manifest = simulate.run_ensemble(folder, model=model, n=150, temperature=1.0, replicas=2, dynamics=dynamics,
+                                         times=[0, 10, 100], equilibration_steps=500, seed=4, cores=2)
+        assert manifest["parameters"] == old

@@ -7,8 +7,15 @@ Examples
     glassdyn simulate cool --model ka2d --rates 2e5 2e7 --configurations 5 --output cooling
     glassdyn simulate equilibrate --model ternary2d --temperature 0.5 --output eq
     glassdyn simulate ensemble --model ka2d --temperature 0.45 --reference my_config.data --output run
+    glassdyn simulate ensemble --model ternary2d --temperature 0.6 --dynamics brownian --output run_bd
+    glassdyn simulate ensemble --model ka2d --temperature 0.45 --scheduler tcp://10.0.0.5:8786 --output run
+    glassdyn simulate ensemble --model ka2d --n 100000 --temperature 0.45 --mpi-ranks 8 --output big
+    glassdyn simulate ensemble --model ka2d --temperature 0.45 --replicas 32 --partitions 32 --output run
 
-Interrupt with Ctrl-C and run the same command again to resume: finished jobs are kept.
+Interrupt with Ctrl-C and run the same command again to resume: finished jobs are kept. A run
+started on a dask cluster (--scheduler, e.g. the address printed by `glassdyn cluster`) resumes
+locally and the other way round; --cores, --scheduler, --mpi-ranks and --partitions may change
+between the two.
 """
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(equilibrate and ensemble; required)")
     parser.add_argument("--configurations", type=int, default=1, help="independent configurations (default 1)")
     parser.add_argument("--replicas", type=int, default=30, help="replicas per configuration (default 30)")
-    parser.add_argument("--dynamics", default="md", help="md | langevin | brownian (3D only) (default md)")
+    parser.add_argument("--dynamics", default="md", help="md | langevin | brownian (default md)")
     parser.add_argument("--steps", type=float, default=100_000, help="ensemble length in MD steps "
                         "(default 1e5)")
     parser.add_argument("--points-per-decade", type=int, default=5, help="log-spaced dumps per decade")
@@ -45,8 +52,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "t_cool in MD steps, from T=2.0 to 0.05 (default 2e5; Swanson et al.: 2e5 2e7)")
     parser.add_argument("--snapshots", type=int, default=200, help="cooling: snapshots along each ramp")
     parser.add_argument("--langevin-damp", type=float, default=0.1, help="Langevin friction time (default 0.1)")
+    parser.add_argument("--brownian-gamma", type=float, default=100.0, help="Brownian friction gamma_t of fix "
+                        "brownian (default 100)")
+    parser.add_argument("--dt", type=float, default=None, help="time step (default 0.005; Brownian dynamics in "
+                        "2D: from gamma_t and the potential, dt = gamma_t * (0.01 sigma_min)^2 / (2 T))")
     parser.add_argument("--seed", type=int, default=1, help="base seed (default 1)")
-    parser.add_argument("--cores", type=int, default=None, help="LAMMPS processes at once (default: all CPUs)")
+    parser.add_argument("--cores", type=int, default=None, help="CPU cores to use here (default: all); "
+                        "cores / (mpi-ranks x partitions) LAMMPS jobs run at once")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run every LAMMPS job as a task of "
+                        "this running dask scheduler (tcp://host:port; needs the cluster extra; workers must see "
+                        "--output under the same path)")
+    parser.add_argument("--mpi-ranks", type=int, default=1, metavar="K", help="run each LAMMPS job under "
+                        "mpiexec -n K (default 1: no MPI)")
+    parser.add_argument("--partitions", type=int, default=1, metavar="P", help="ensemble: run the replicas of "
+                        "a configuration as one MPI job of P LAMMPS partitions (-partition PxK), each taking "
+                        "the next replica (default 1)")
+    parser.add_argument("--mpiexec", default=None, help="mpiexec to use (default: $GLASSDYN_MPIEXEC, the "
+                        "mpich wheel's, then PATH)")
     parser.add_argument("--output", required=True, help="output folder (resumed if it holds the same run)")
     parser.add_argument("--lmp", default=None, help="LAMMPS executable (default: $GLASSDYN_LMP or lmp)")
     parser.add_argument("--no-omp", action="store_true", help="do not use the OPENMP styles (-sf omp)")
@@ -62,7 +84,13 @@ def run(args: argparse.Namespace) -> int:
     if args.task and args.task_option and args.task != args.task_option:
         raise InputError(f"two different tasks given: {args.task} and --task {args.task_option}")
     common = dict(model=args.model, n=args.n, configurations=args.configurations, seed=args.seed,
-                  cores=args.cores, executable=args.lmp, omp=not args.no_omp, progress=not args.quiet)
+                  cores=args.cores, executable=args.lmp, omp=not args.no_omp, progress=not args.quiet,
+                  scheduler=args.scheduler, mpi_ranks=args.mpi_ranks, mpiexec=args.mpiexec)
+    if args.partitions != 1 and task != "ensemble":
+        raise InputError("--partitions runs the replicas of an ensemble together: use it with "
+                         "'glassdyn simulate ensemble'")
+    if args.dt is not None and task != "ensemble":
+        common["dt"] = args.dt
     if task in ("equilibrate", "ensemble") and args.temperature is None:
         raise InputError(f"glassdyn simulate {task} needs --temperature")
     if args.reference is not None and task != "ensemble":
@@ -77,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
                                          points_per_decade=args.points_per_decade,
                                          equilibration_steps=args.equilibration_steps,
                                          langevin_damp=args.langevin_damp, references=args.reference,
-                                         **common)
+                                         brownian_gamma=args.brownian_gamma, dt=args.dt,
+                                         partitions=args.partitions, **common)
     else:
         manifest = simulate.run_cooling(args.output, rates=args.rates, snapshots=args.snapshots,
                                         equilibration_steps=args.equilibration_steps, **common)

@@ -2,6 +2,21 @@
 
 Every task runs the plain scripts of ``lammps_inputs/`` (the same files a user runs by hand
 with ``lmp -in``) as one single-threaded LAMMPS process per job, ``cores`` jobs at a time.
+Three ways to go wider, all with the same files, manifest and resume rules
+(:mod:`glassdyn.lammps.execution`):
+
+``scheduler=``
+    every job is a task of a running dask scheduler (an address, a ``distributed.Client`` or a
+    cluster object such as :func:`glassdyn.lammps.cluster.make_cluster` returns); the files
+    are byte-identical to a local run with the same seeds, and a run stopped on the cluster
+    resumes here and the other way round.
+``mpi_ranks=K``
+    every LAMMPS job runs under ``mpiexec -n K`` (domain decomposition; same energies as one
+    rank to round-off, trajectories drift apart at round-off level like any two MD runs).
+``partitions=P``
+    the replicas of each configuration run as one MPI job of ``P`` LAMMPS partitions
+    (``lammps_inputs/replicas.in``: each partition takes the next replica, with its own seed);
+    the same replica files as separate runs. For whole HPC nodes.
 
 Output folder layout (``output``)::
 
@@ -16,20 +31,26 @@ Output folder layout (``output``)::
 
 Results are written under temporary names and renamed when a job succeeds, so an
 interrupted run never leaves a half-written result; running the same call again skips the
-finished jobs. A folder holding a different run (other parameters) is refused.
+finished jobs. A folder holding a different run (other parameters) is refused. How a run is
+executed (``cores``, ``scheduler``, ``mpi_ranks``, ``partitions``) is not a parameter of the
+run: a run may be resumed with other settings.
+
+Brownian dynamics (``dynamics='brownian'``, LAMMPS ``fix brownian``) in 2D gets its time step
+from :func:`brownian_dt` unless ``dt`` is given: dx = F dt / gamma_t + sqrt(2 T dt / gamma_t) xi
+depends on dt / gamma_t only, and the rule keeps the thermal step sqrt(2 T dt / gamma_t) and the
+force step dt F_max / gamma_t at ``BROWNIAN_STEP_FRACTION`` (1%) of the smallest sigma_ab
+(measured: atoms are lost above ~2.5%). A time step that loses atoms is reported as a
+:class:`~glassdyn.lammps.runner.LammpsError` naming the time step and the rule's value.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
 import os
-import re
 import shutil
 import sys
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -40,10 +61,12 @@ from ..errors import InputError
 from ..potentials import PRESETS, get_potential
 from ..tg import two_line_fit
 from . import runner
+from .execution import TMP, Job, Settings, make_units, recover_result, run_local
 from .runner import LammpsError
 
 __all__ = ["run_ensemble", "run_equilibrate", "run_cooling", "log_times", "load_manifest",
-           "replica_path", "reference_path", "MODELS", "DYNAMICS", "PRODUCTION_N", "ENV_FAIL_JOB"]
+           "replica_path", "reference_path", "brownian_dt", "MODELS", "DYNAMICS", "PRODUCTION_N",
+           "ENV_FAIL_JOB", "DEFAULT_DT", "BROWNIAN_STEP_FRACTION", "BROWNIAN_CONTACT_ENERGY"]
 
 MODELS = ("ka2d", "ternary2d", "ka3d")
 DYNAMICS = ("md", "langevin", "brownian")
@@ -52,6 +75,14 @@ PRODUCTION_N = {"ka2d": 4320, "ternary2d": 1290, "ka3d": 1000}
 #: failure injection for tests: a job whose name equals this variable gets a LAMMPS input that
 #: fails (a model file that does not exist), exercising the real failure path.
 ENV_FAIL_JOB = "GLASSDYN_FAIL_JOB"
+#: MD time step (Nose-Hoover, Langevin, equilibration; and Brownian in 3D), LJ units
+DEFAULT_DT = 0.005
+#: Brownian rule: thermal and force steps per time step as a fraction of the smallest sigma_ab.
+#: Measured (benchmarks/bench_brownian.py --scan): 2D ka2d and ternary2d lose atoms once the thermal
+#: step reaches ~2.5% of sigma_min (T = 0.45 ... 2); 1% keeps a factor ~6 in dt below that.
+BROWNIAN_STEP_FRACTION = 0.01
+#: Brownian rule: F_max is the pair force where the pair energy is this many k_B T (closest approach)
+BROWNIAN_CONTACT_ENERGY = 5.0
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -112,36 +143,115 @@ def _check_positive(name: str, value) -> float:
     return v
 
 
-# ----------------------------------------------------------------------------- jobs
-@dataclass
-class Job:
-    """One LAMMPS run: ``script`` with ``variables``; ``finish`` renames temporaries and returns results."""
+def _check_count(name: str, value) -> int:
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value}")
+    return int(value)
 
-    name: str
-    script: str
-    variables: dict
-    log: Path
-    outputs: list[Path]
-    finish: Callable[[str], dict]
-    phase: int = 0
-    result: dict = field(default_factory=dict)
 
-    def done(self) -> bool:
-        return all(p.exists() for p in self.outputs)
+# ----------------------------------------------------------------------------- Brownian time step
+def _contact_force(potential, ti: int, tj: int, energy: float) -> float:
+    """|F| of pair (ti, tj) at the distance (repulsive side) where its energy equals ``energy``."""
+    sig = float(potential.sigma[ti - 1, tj - 1])
+    lo, hi = 0.5 * sig, 2.0 ** (1.0 / 6.0) * sig  # V(lo) >> energy, hi = the LJ minimum
+    if potential.energy(lo, ti, tj) <= energy:
+        return float(abs(potential.force(lo, ti, tj)))
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if potential.energy(mid, ti, tj) > energy:
+            lo = mid
+        else:
+            hi = mid
+    return float(abs(potential.force(hi, ti, tj)))
+
+
+def brownian_dt(model, temperature: float, gamma: float = 100.0, *, fraction: float = BROWNIAN_STEP_FRACTION,
+                contact_energy: float = BROWNIAN_CONTACT_ENERGY) -> float:
+    """Time step of overdamped Brownian dynamics (LAMMPS ``fix brownian``) for a pair potential.
+
+    One step moves a particle by dx = F dt / gamma_t + sqrt(2 T dt / gamma_t) xi, so only
+    dt / gamma_t matters. The rule keeps both terms at ``fraction`` of the smallest sigma_ab:
+
+        dt = gamma_t * min( (f sigma_min)^2 / (2 T),  f sigma_min / F_max )
+
+    with F_max the largest pair force at the closest approach, where a pair's energy is
+    ``contact_energy`` k_B T. For ka2d and ternary2d the thermal term decides (sigma_min = 0.8:
+    dt / gamma_t = 3.2e-5 / T).
+
+    Parameters
+    ----------
+    model : str or PairPotential
+    temperature : float
+    gamma : float
+        ``gamma_t`` of ``fix brownian`` (the default ``brownian_gamma`` of :func:`run_ensemble`).
+    fraction : float
+        Step per time step in units of sigma_min (default :data:`BROWNIAN_STEP_FRACTION`).
+    contact_energy : float
+        Pair energy, in k_B T, of the closest approach used for F_max.
+
+    Returns
+    -------
+    float
+        dt in LJ time units, rounded to two significant digits.
+
+    Notes
+    -----
+    Measured with ``benchmarks/bench_brownian.py --scan`` (N = 500, gamma_t = 1, 1e5 steps): 2D
+    ka2d and ternary2d lose atoms ("Lost atoms", or "Pair distance < table inner cutoff" for the
+    ternary2d table) once the thermal step reaches about 0.025 sigma_min, at every temperature
+    from 0.45 to 2; the default fraction 0.01 is a factor ~6 in dt below that.
+    """
+    pot = get_potential(model)
+    temperature = _check_positive("temperature", temperature)
+    gamma = _check_positive("brownian_gamma", gamma)
+    sigma_min = float(np.min(pot.sigma))
+    f_max = max(_contact_force(pot, a, b, contact_energy * temperature)
+                for a in range(1, pot.n_types + 1) for b in range(a, pot.n_types + 1))
+    h = min((fraction * sigma_min) ** 2 / (2.0 * temperature), fraction * sigma_min / f_max)
+    return float(f"{gamma * h:.2g}")
+
+
+def _step_hints(model: str, temperature: float, dynamics: str, dt: float, gamma: float | None) -> list:
+    """Advice appended to a LAMMPS error that says particles moved too far in one step."""
+    pattern = r"Lost atoms|Pair distance < table inner cutoff|Out of range atoms|Non-numeric atom coords"
+    if dynamics == "brownian":
+        pot = get_potential(model)
+        sigma_min = float(np.min(pot.sigma))
+        h = dt / gamma
+        step = np.sqrt(2.0 * temperature * h) / sigma_min
+        rule = brownian_dt(model, temperature, gamma)
+        text = (f"Brownian dynamics moved particles too far in one step: the time step dt = {dt:g} (dt/gamma_t = "
+                f"{h:.3g}, a thermal step sqrt(2 T dt/gamma_t) = {step:.3g} sigma_min) is too large for {model} at "
+                f"T = {temperature:g}. Use a smaller --dt (dt = {rule:g} from glassdyn's rule for gamma_t = {gamma:g}, "
+                "glassdyn.lammps.simulate.brownian_dt, which --dt left unset gives), or a larger --brownian-gamma.")
+    else:
+        text = (f"The time step dt = {dt:g} is too large for {model} at T = {temperature:g}: particles moved too "
+                f"far in one step; use a smaller --dt (default {DEFAULT_DT}).")
+    return [(pattern, text)]
 
 
 class _Session:
-    """Manifest handling and parallel execution of jobs for one output folder."""
+    """Manifest handling and the execution of the jobs of one output folder."""
 
     def __init__(self, output, task: str, parameters: dict, *, executable: str, cores: int, omp: bool,
-                 progress: bool):
-        self.output = Path(output)
+                 progress: bool, scheduler=None, ranks: int = 1, partitions: int = 1, mpiexec=None):
+        # absolute: LAMMPS may run in another working directory (partitions) or on a cluster worker
+        self.output = Path(os.path.abspath(output))
         self.task = task
         self.parameters = _normalise(parameters)
         self.executable = executable
         self.cores = cores
         self.omp = omp and runner.has_openmp(executable)
         self.progress = progress
+        self.scheduler = scheduler
+        self.ranks = _check_count("mpi_ranks", ranks)
+        self.partitions = _check_count("partitions", partitions)
+        self.mpiexec = None if mpiexec is None else str(mpiexec)
+        if self.ranks * self.partitions > 1 and scheduler is None:
+            runner.find_mpiexec(self.mpiexec, executable=executable)  # fail before anything runs
+        if scheduler is not None:
+            from .cluster import require_distributed
+            require_distributed()  # an InputError naming the extra, before anything runs
         self.lock = threading.Lock()
         self.manifest = {"glassdyn_version": glassdyn_version(), "task": task,
                          "lammps_version": runner.lammps_version(executable),
@@ -166,20 +276,32 @@ class _Session:
             raise InputError(f"output folder {self.output} is not empty and holds no {MANIFEST}; "
                              "choose an empty or new folder")
         self.output.mkdir(parents=True, exist_ok=True)
-        # stale temporaries of an interrupted run
-        for stale in self.output.glob("config_*/*.tmp*"):
+        # stale temporaries of an interrupted run (results, logs, partition scratch folders)
+        for stale in [*self.output.glob("config_*/*.tmp*"), *self.output.glob("config_*/logs/*.tmp*")]:
             if stale.is_dir():
-                shutil.rmtree(stale)
+                shutil.rmtree(stale, ignore_errors=True)
             else:
-                stale.unlink()
+                stale.unlink(missing_ok=True)
         self.save()
 
     def save(self) -> None:
         with self.lock:
             _write_json(self.output / MANIFEST, self.manifest)
 
+    def _settings(self) -> Settings:
+        return Settings(executable=self.executable, omp=self.omp, ranks=self.ranks, partitions=self.partitions,
+                        mpiexec=self.mpiexec, inject=os.environ.get(ENV_FAIL_JOB) or None)
+
     def run(self, jobs: list[Job]) -> None:
-        """Run the jobs not yet done, phase by phase, ``cores`` at a time; keep finished ones on failure."""
+        """Run the jobs not yet done, phase by phase (here ``cores`` at a time, or on the dask
+        scheduler); keep finished ones on failure. Only this process writes the manifest."""
+        recovered = False
+        for j in jobs:  # finished by a task whose submitter had stopped: read its result again
+            if j.done() and j.name not in self.manifest["results"]:
+                self.manifest["results"][j.name] = recover_result(j)
+                recovered = True
+        if recovered:
+            self.save()
         failures: list[LammpsError] = []
         pending = [j for j in jobs if not j.done()]
         bar = None
@@ -190,42 +312,37 @@ class _Session:
                            desc=f"glassdyn simulate {self.task}", file=sys.stderr)
             except ImportError:  # tqdm is optional
                 bar = None
-        inject = os.environ.get(ENV_FAIL_JOB)
-
-        def work(job: Job) -> None:
-            variables = dict(job.variables)
-            if inject and inject == job.name:
-                variables["model"] = "glassdyn_injected_failure"
-            text = runner.run_lammps(job.script, variables, log=job.log, executable=self.executable,
-                                     omp=self.omp)
-            result = job.finish(text)
-            with self.lock:
-                self.manifest["results"][job.name] = result
-            self.save()
-
+        settings = self._settings()
+        client, owned = None, False
         try:
+            if pending and self.scheduler is not None:
+                from .cluster import resolve_client
+                client, owned = resolve_client(self.scheduler)
             for phase in sorted({j.phase for j in pending}):
-                todo = [j for j in pending if j.phase == phase]
                 if failures:  # a later phase needs the earlier one
                     break
-                with cf.ThreadPoolExecutor(max_workers=self.cores) as pool:
-                    futures = {pool.submit(work, j): j for j in todo}
-                    try:
-                        for fut in cf.as_completed(futures):
-                            try:
-                                fut.result()
-                            except LammpsError as exc:
-                                failures.append(exc)
-                            if bar is not None:
-                                bar.update(1)
-                    except BaseException:
-                        for f in futures:
-                            f.cancel()
-                        runner.terminate_all()
-                        raise
+                units = make_units([j for j in pending if j.phase == phase], self.partitions)
+                if client is not None:
+                    from .cluster import run_dask
+                    stream = run_dask(units, settings, client)
+                else:
+                    stream = run_local(units, settings, max(1, self.cores // settings.width))
+                try:
+                    for unit, outcome in stream:
+                        if outcome["results"]:
+                            with self.lock:
+                                self.manifest["results"].update(outcome["results"])
+                            self.save()
+                        failures.extend(outcome["errors"])
+                        if bar is not None:
+                            bar.update(len(unit))
+                finally:
+                    stream.close()
         finally:
             if bar is not None:
                 bar.close()
+            if owned:
+                client.close()
         if failures:
             first = failures[0]
             raise LammpsError(f"{len(failures)} LAMMPS job(s) failed; finished results are kept in {self.output} "
@@ -233,54 +350,83 @@ class _Session:
                               log=first.log, errors=first.errors)
 
 
-def _mean_temperature(text: str) -> float | None:
-    match = re.findall(r"^GLASSDYN_TEMPERATURE_AVERAGE\s+(\S+)", text, flags=re.M)
-    return float(match[-1]) if match else None
-
-
 def _equilibrate_jobs(session: _Session, model: str, n: int, temperature: float, configurations: int,
                       steps: int, seed: int, dt: float) -> list[Job]:
     pot = get_potential(model)
     counts = pot.composition(n)
     jobs = []
+    hints = _step_hints(model, temperature, "md", dt, None)
     for c in range(configurations):
         cdir = config_dir(session.output, c)
         s = derive_seed(seed, 0, c)
         session.manifest["seeds"].setdefault(f"config_{c:03d}", {})["equilibrate"] = s
-        tmp = cdir / "reference.tmp"
-
-        def finish(text, cdir=cdir, tmp=tmp):
-            os.replace(f"{tmp}.lammpstrj", cdir / "reference.lammpstrj")
-            os.replace(f"{tmp}.data", cdir / "reference.data")
-            return {}
-
+        tmp = f"{cdir / 'reference'}.{TMP}"
         cdir.mkdir(parents=True, exist_ok=True)
         jobs.append(Job(name=f"config_{c:03d}/equilibrate", script="equilibrate.in",
                         variables={"model": model, "N": n, "T": temperature, "steps": steps, "seed": s,
                                    "dt": dt, "nB": int(counts[1]),
-                                   "nC": int(counts[2]) if len(counts) > 2 else 0, "out": str(tmp)},
+                                   "nC": int(counts[2]) if len(counts) > 2 else 0, "out": tmp},
                         log=cdir / "logs" / "equilibrate.log",
-                        outputs=[cdir / "reference.data", cdir / "reference.lammpstrj"], finish=finish, phase=0))
+                        outputs=[cdir / "reference.data", cdir / "reference.lammpstrj"],
+                        renames=[(f"{tmp}.lammpstrj", cdir / "reference.lammpstrj"),
+                                 (f"{tmp}.data", cdir / "reference.data")],
+                        kind="equilibrate", phase=0, hints=hints))
     return jobs
 
 
 # ----------------------------------------------------------------------------- tasks
+_EXECUTION_DOC = """    cores : int, optional
+        CPU cores used here (default: all): ``cores // (mpi_ranks * partitions)`` LAMMPS jobs
+        run at once. Ignored with ``scheduler``.
+    executable : str, optional
+        LAMMPS executable (default :func:`glassdyn.lammps.runner.find_lammps`).
+    omp : bool
+        Use the OPENMP pair styles with one thread each.
+    progress : bool
+        Show a progress bar (tqdm) on stderr when it is a terminal; it follows job (task) completion.
+    scheduler : str, distributed.Client or dask cluster, optional
+        Run every LAMMPS job as a task of this dask scheduler (``'tcp://host:8786'``, a
+        ``Client``, or a ``LocalCluster`` / ``SLURMCluster`` as from
+        :func:`glassdyn.lammps.cluster.make_cluster`). The workers must see ``output`` under the
+        same path; the manifest is written here only. Needs the ``cluster`` extra.
+    mpi_ranks : int
+        MPI ranks per LAMMPS job (``mpiexec -n mpi_ranks``; default 1 = no MPI).
+    mpiexec : str, optional
+        The ``mpiexec`` (default :func:`glassdyn.lammps.runner.find_mpiexec`)."""
+
+
 def run_equilibrate(output, *, model: str = "ka2d", n: int | None = None, temperature: float = 1.0,
                     configurations: int = 1, equilibration_steps: int = 100_000, seed: int = 1,
-                    dt: float = 0.005, cores: int | None = None, executable=None, omp: bool = True,
-                    progress: bool = False) -> dict:
+                    dt: float = DEFAULT_DT, cores: int | None = None, executable=None, omp: bool = True,
+                    progress: bool = False, scheduler=None, mpi_ranks: int = 1, mpiexec=None) -> dict:
     """Prepare and equilibrate ``configurations`` independent configurations at ``temperature``.
 
     Each configuration starts from its own random positions (seed derived from ``seed`` and
     its index), is minimised and run for ``equilibration_steps`` of Nose-Hoover NVT. Writes
-    ``config_XXX/reference.data`` and ``reference.lammpstrj``. Returns the manifest (dict).
+    ``config_XXX/reference.data`` and ``reference.lammpstrj``.
+
+    Parameters
+    ----------
+    output : path
+        Output folder (created; a folder holding the same run is resumed).
+    model, n, temperature, configurations, equilibration_steps, seed
+        As in :func:`run_ensemble`.
+    dt : float
+        MD time step.
+    <execution settings>
+
+    Returns
+    -------
+    dict
+        The manifest written to ``output/manifest.json``.
     """
     model, n, cores, exe = _check_common(model, n, configurations, seed, cores, executable)
     temperature = _check_positive("temperature", temperature)
     equilibration_steps = int(_check_positive("equilibration_steps", equilibration_steps))
     params = dict(model=model, n=n, temperature=temperature, configurations=configurations,
                   equilibration_steps=equilibration_steps, seed=seed, dt=dt, tdamp=100 * dt)
-    session = _Session(output, "equilibrate", params, executable=exe, cores=cores, omp=omp, progress=progress)
+    session = _Session(output, "equilibrate", params, executable=exe, cores=cores, omp=omp, progress=progress,
+                       scheduler=scheduler, ranks=mpi_ranks, mpiexec=mpiexec)
     session.open()
     jobs = _equilibrate_jobs(session, model, n, temperature, configurations, equilibration_steps, seed, dt)
     session.save()
@@ -291,10 +437,11 @@ def run_equilibrate(output, *, model: str = "ka2d", n: int | None = None, temper
 def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperature: float = 1.0,
                  replicas: int = 30, configurations: int = 1, dynamics: str = "md",
                  times: Sequence[int] | None = None, steps: int = 100_000, points_per_decade: int = 5,
-                 equilibration_steps: int = 100_000, seed: int = 1, dt: float = 0.005,
+                 equilibration_steps: int = 100_000, seed: int = 1, dt: float | None = None,
                  langevin_damp: float = 0.1, brownian_gamma: float = 100.0, cores: int | None = None,
                  executable=None, omp: bool = True, progress: bool = False,
-                 references: Sequence | None = None) -> dict:
+                 references: Sequence | None = None, scheduler=None, mpi_ranks: int = 1, partitions: int = 1,
+                 mpiexec=None) -> dict:
     """Iso-configurational ensembles: ``replicas`` trajectories from each of ``configurations`` configurations.
 
     Parameters
@@ -313,20 +460,28 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
         ``equilibration_steps`` (make it several tau_alpha).
     dynamics : {'md', 'langevin', 'brownian'}
         Newtonian NVT (velocities resampled at T with the replica seed), Langevin (friction
-        time ``langevin_damp``, noise and velocities from the replica seed), or Brownian
-        (3D only; LAMMPS ``fix brownian`` with ``brownian_gamma``).
+        time ``langevin_damp``, noise and velocities from the replica seed), or overdamped
+        Brownian dynamics (LAMMPS ``fix brownian`` with ``gamma_t = brownian_gamma``, noise
+        from the replica seed).
     times : sequence of int, optional
         Dump steps (ascending; 0 is added). Default :func:`log_times` (``steps``, ``points_per_decade``).
     seed : int
         Base seed; every per-configuration and per-replica seed derives from it and is recorded.
-    cores : int, optional
-        LAMMPS processes run at once (default: all CPUs).
-    executable : str, optional
-        LAMMPS executable (default :func:`glassdyn.lammps.runner.find_lammps`).
-    omp : bool
-        Use the OPENMP pair styles with one thread each.
-    progress : bool
-        Show a progress bar (tqdm) on stderr.
+    dt : float, optional
+        Time step of the replicas. Default :data:`DEFAULT_DT` (0.005), which the equilibration
+        uses too; for Brownian dynamics in 2D the default is :func:`brownian_dt` (``model``,
+        ``temperature``, ``brownian_gamma``) and the equilibration keeps 0.005 (recorded as
+        ``equilibration_dt``). Brownian dynamics in 3D keeps 0.005.
+    langevin_damp : float
+        Langevin friction time.
+    brownian_gamma : float
+        ``gamma_t`` of ``fix brownian`` (only dt / gamma_t matters for the trajectory in steps).
+    <execution settings>
+    partitions : int
+        Run the replicas of each configuration as ONE MPI job of ``partitions`` LAMMPS
+        partitions of ``mpi_ranks`` ranks each (``lammps_inputs/replicas.in``, ``-partition
+        PxK``): each partition takes the next replica with its own seed; the replica files are
+        those of separate runs. For whole HPC nodes; default 1 (one job per replica).
     references : sequence of paths, optional
         Start from these LAMMPS data files (atom style atomic, one per configuration, already
         equilibrated at ``temperature``) instead of equilibrating new configurations:
@@ -337,6 +492,14 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
     dict
         The manifest written to ``output/manifest.json``. Files: see the module docstring;
         :func:`replica_path` and :func:`reference_path` give the paths.
+
+    Raises
+    ------
+    InputError
+        Bad parameters, or a folder holding another run (before anything runs).
+    LammpsError
+        Some LAMMPS jobs failed (the others are kept; run again to resume). A Brownian time
+        step that loses atoms is named, with the value of :func:`brownian_dt`.
     """
     user_frames = None
     if references is not None:
@@ -346,15 +509,19 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
     temperature = _check_positive("temperature", temperature)
     if dynamics not in DYNAMICS:
         raise InputError(f"unknown dynamics '{dynamics}'; choose one of {', '.join(DYNAMICS)}")
-    if dynamics == "brownian" and PRESETS[model].dimension == 2:
-        raise InputError(f"brownian dynamics is not available for the 2D model '{model}' (LAMMPS fix brownian "
-                         "loses atoms out of the plane); use --dynamics langevin, the stochastic stand-in")
     if int(replicas) != replicas or replicas < 1:
         raise InputError(f"replicas must be a positive integer, got {replicas}")
     equilibration_steps = int(_check_positive("equilibration_steps", equilibration_steps))
     langevin_damp = _check_positive("langevin_damp", langevin_damp)
     brownian_gamma = _check_positive("brownian_gamma", brownian_gamma)
+    brownian_2d = dynamics == "brownian" and PRESETS[model].dimension == 2
+    equilibration_dt = DEFAULT_DT if brownian_2d else None
+    if dt is None:
+        dt = brownian_dt(model, temperature, brownian_gamma) if brownian_2d else DEFAULT_DT
     dt = _check_positive("dt", dt)
+    if equilibration_dt is None:
+        equilibration_dt = dt  # MD and Langevin (and 3D Brownian) replicas share the equilibration's dt
+    partitions = _check_count("partitions", partitions)
     if times is None:
         times = log_times(int(_check_positive("steps", steps)), points_per_decade)
     else:
@@ -363,40 +530,44 @@ def run_ensemble(output, *, model: str = "ka2d", n: int | None = None, temperatu
             raise InputError(f"times must be non-negative and strictly ascending, got {times}")
         if not times or times[0] != 0:
             times = [0] + times
+    # the parameters of runs that existed before 2D Brownian dynamics are unchanged (resume)
     params = dict(model=model, n=n, temperature=temperature, replicas=int(replicas),
                   configurations=int(configurations), dynamics=dynamics, times=times,
-                  equilibration_steps=equilibration_steps, seed=int(seed), dt=dt, tdamp=100 * dt,
+                  equilibration_steps=equilibration_steps, seed=int(seed), dt=dt, tdamp=100 * equilibration_dt,
                   langevin_damp=langevin_damp if dynamics == "langevin" else None,
                   brownian_gamma=brownian_gamma if dynamics == "brownian" else None)
+    if brownian_2d:
+        params["equilibration_dt"] = equilibration_dt
     if references is not None:
         params.update(equilibration_steps=None, references=[str(r) for r in references],
                       reference_sha256=[_sha256(r) for r in references])
-    session = _Session(output, "ensemble", params, executable=exe, cores=cores, omp=omp, progress=progress)
+        if brownian_2d:
+            params["equilibration_dt"] = None
+    session = _Session(output, "ensemble", params, executable=exe, cores=cores, omp=omp, progress=progress,
+                       scheduler=scheduler, ranks=mpi_ranks, partitions=partitions, mpiexec=mpiexec)
     session.open()
     if references is None:
-        jobs = _equilibrate_jobs(session, model, n, temperature, configurations, equilibration_steps, seed, dt)
+        jobs = _equilibrate_jobs(session, model, n, temperature, configurations, equilibration_steps, seed,
+                                 equilibration_dt)
     else:
         jobs = []
         for c, (path, frame) in enumerate(zip(references, user_frames)):
             _install_reference(session.output, c, path, frame)
             session.manifest["seeds"].setdefault(f"config_{c:03d}", {})
+    hints = _step_hints(model, temperature, dynamics, dt, brownian_gamma)
     for c in range(configurations):
         cdir = config_dir(session.output, c)
         seeds = [derive_seed(seed, 1, c, r) for r in range(replicas)]
         session.manifest["seeds"][f"config_{c:03d}"]["replicas"] = seeds
         for r in range(replicas):
             final = replica_path(session.output, c, r)
-            tmp = final.with_name(final.name + ".tmp")
-
-            def finish(text, final=final, tmp=tmp):
-                os.replace(tmp, final)
-                return {"temperature_average": _mean_temperature(text)}
-
+            tmp = f"{final}.{TMP}"
             jobs.append(Job(name=f"config_{c:03d}/replica_{r:03d}", script="ensemble.in",
                             variables={"model": model, "data": str(cdir / "reference.data"), "T": temperature,
                                        "dynamics": dynamics, "seed": seeds[r], "dt": dt, "damp": langevin_damp,
-                                       "gamma": brownian_gamma, "out": str(tmp), "times": times},
-                            log=cdir / "logs" / f"replica_{r:03d}.log", outputs=[final], finish=finish, phase=1))
+                                       "gamma": brownian_gamma, "out": tmp, "times": times},
+                            log=cdir / "logs" / f"replica_{r:03d}.log", outputs=[final], renames=[(tmp, final)],
+                            kind="replica", phase=1, options={"frames": len(times)}, hints=hints))
     session.save()
     session.run(jobs)
     return session.manifest
@@ -440,9 +611,9 @@ def _install_reference(output, c: int, path: Path, frame) -> None:
 
 def run_cooling(output, *, model: str = "ka2d", n: int | None = None, rates: Sequence[float] = (200_000,),
                 configurations: int = 1, snapshots: int = 200, t_start: float = 2.0, t_end: float = 0.05,
-                equilibration_steps: int = 100_000, ftol: float = 1e-8, seed: int = 1, dt: float = 0.005,
+                equilibration_steps: int = 100_000, ftol: float = 1e-8, seed: int = 1, dt: float = DEFAULT_DT,
                 cores: int | None = None, executable=None, omp: bool = True, progress: bool = False,
-                min_points: int = 3) -> dict:
+                min_points: int = 3, scheduler=None, mpi_ranks: int = 1, mpiexec=None) -> dict:
     """Cooling-rate series with inherent structures and Tg (Swanson et al.).
 
     Each configuration is equilibrated at ``t_start`` and then, for every entry of ``rates``
@@ -451,6 +622,23 @@ def run_cooling(output, *, model: str = "ka2d", n: int | None = None, rates: Seq
     its inherent structure. Writes ``config_XXX/tcool_<t_cool>/{eis.txt, snapshots.lammpstrj,
     inherent.lammpstrj}``. The manifest gets ``tg``: per t_cool the two-line fit of the mean
     E_IS(T) over configurations (``mean``) and of each configuration (``per_config``).
+
+    Parameters
+    ----------
+    output : path
+        Output folder (created; a folder holding the same run is resumed).
+    rates : sequence of int
+        Ramp durations t_cool in MD steps, one cooling job per configuration and rate.
+    snapshots, t_start, t_end, ftol, min_points
+        Snapshots per ramp, temperatures of the ramp, FIRE tolerance, points per line of the Tg fit.
+    model, n, configurations, equilibration_steps, seed, dt
+        As in :func:`run_equilibrate` (equilibration at ``t_start``).
+    <execution settings>
+
+    Returns
+    -------
+    dict
+        The manifest, with ``tg``.
     """
     model, n, cores, exe = _check_common(model, n, configurations, seed, cores, executable)
     if len(rates) == 0:
@@ -471,38 +659,33 @@ def run_cooling(output, *, model: str = "ka2d", n: int | None = None, rates: Seq
     params = dict(model=model, n=n, rates=tcools, configurations=int(configurations), snapshots=int(snapshots),
                   t_start=t_start, t_end=t_end, equilibration_steps=equilibration_steps, ftol=float(ftol),
                   seed=int(seed), dt=dt, tdamp=100 * dt)
-    session = _Session(output, "cool", params, executable=exe, cores=cores, omp=omp, progress=progress)
+    session = _Session(output, "cool", params, executable=exe, cores=cores, omp=omp, progress=progress,
+                       scheduler=scheduler, ranks=mpi_ranks, mpiexec=mpiexec)
     session.open()
     jobs = _equilibrate_jobs(session, model, n, t_start, configurations, equilibration_steps, seed, dt)
+    hints = _step_hints(model, t_start, "md", dt, None)
     for c in range(configurations):
         cdir = config_dir(session.output, c)
         for tc in tcools:
             final = cdir / f"tcool_{tc}"
-            tmp = cdir / f"tcool_{tc}.tmp"
-
-            def finish(text, final=final, tmp=tmp):
-                os.replace(tmp, final)
-                fit = two_line_fit(*_eis_columns(final / "eis.txt"), min_points=min_points)
-                return {"tg": fit}
-
-            def make_tmp(tmp=tmp):
-                tmp.mkdir(parents=True, exist_ok=True)
-
+            tmp = f"{final}.{TMP}"
             jobs.append(Job(name=f"config_{c:03d}/tcool_{tc}", script="cool.in",
                             variables={"model": model, "data": str(cdir / "reference.data"), "tcool": tc,
                                        "nsnap": snapshots, "Tstart": t_start, "Tend": t_end, "ftol": ftol,
-                                       "dt": dt, "out": str(tmp) + "/"},
-                            log=cdir / "logs" / f"tcool_{tc}.log", outputs=[final / "eis.txt"], finish=finish,
-                            phase=1))
-            jobs[-1].prepare = make_tmp
+                                       "dt": dt, "out": tmp + "/"},
+                            log=cdir / "logs" / f"tcool_{tc}.log", outputs=[final / "eis.txt"],
+                            renames=[(tmp, final)], mkdirs=[tmp], kind="cool", phase=1,
+                            options={"min_points": min_points}, hints=hints))
     session.save()
-    for j in jobs:
-        if getattr(j, "prepare", None) and not j.done():
-            j.prepare()
     session.run(jobs)
     session.manifest["tg"] = tg_summary(session.output, tcools, configurations, min_points=min_points)
     session.save()
     return session.manifest
+
+
+for _task in (run_equilibrate, run_ensemble, run_cooling):
+    _task.__doc__ = _task.__doc__.replace("    <execution settings>", _EXECUTION_DOC)
+del _task
 
 
 def _eis_columns(path: Path) -> tuple[np.ndarray, np.ndarray]:
