@@ -37,6 +37,7 @@ __all__ = [
     "random_windows",
     "scaled_positions",
     "side_range",
+    "tile_windows",
     "window_image",
 ]
 
@@ -170,6 +171,42 @@ def random_windows(frame: Frame, n_windows: int, side=(0.1, 0.3), *, seed) -> li
                              f"holds no particle of the {frame.n_atoms}; use larger windows",
                              source=frame.source, frame=frame.index)
         out.append(Window(idx, o, w))
+    return out
+
+
+def tile_windows(frame: Frame, side: float) -> list[Window]:
+    """Cover a 2D configuration with non-overlapping square windows (tiles).
+
+    ``n = ceil(1 / side)`` tiles per box edge, each of side ``1 / n`` (<= ``side``) in scaled units;
+    every particle lies in exactly one tile (tile ``(i, j)`` holds ``floor(n s) = (i, j)``). Used to
+    apply a classifier trained on windows of about ``side`` to a whole configuration, e.g. to map
+    the D-MPNN's attention onto every particle. Empty tiles are left out.
+
+    Parameters
+    ----------
+    frame : Frame
+        A 2D configuration.
+    side : float
+        Largest tile side in scaled units, in (0, 1].
+
+    Returns
+    -------
+    list of Window
+        Row-major order (x fastest); ``Window.origin`` is the tile's lower-left corner.
+    """
+    _require_2d(frame, "tile_windows")
+    lo, _ = side_range(side)
+    n = int(np.ceil(1.0 / lo - 1e-9))
+    s = scaled_positions(frame)
+    cell = np.minimum(np.floor(s * n).astype(np.int64), n - 1)
+    key = cell[:, 1] * n + cell[:, 0]
+    order = np.argsort(key, kind="stable")
+    uniq, start = np.unique(key[order], return_index=True)
+    stops = np.append(start[1:], len(order))
+    out = []
+    for k, a, b in zip(uniq, start, stops):
+        j, i = divmod(int(k), n)
+        out.append(Window(np.sort(order[a:b]), (i / n, j / n), 1.0 / n))
     return out
 
 

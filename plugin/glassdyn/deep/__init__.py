@@ -15,6 +15,10 @@ Modules
 ``data``       frames + windows -> images / graphs, augmentation, batching
 ``train``      :class:`~glassdyn.deep.train.DeepClassifier`, the training loop and its learning-rate schedule
 ``modelfile``  safe save/load (zip of ``meta.json`` + ``weights.npz``; no pickle, no ``torch.load``)
+``evaluate``   nested cross-validation fold by fold (:func:`~glassdyn.deep.evaluate.evaluate_fold`,
+               hyperparameter :class:`~glassdyn.deep.evaluate.Candidate` sets)
+``attention``  the D-MPNN's edge attention per particle and per bond, high-attention graph metrics
+               (:func:`~glassdyn.deep.attention.attention_map`)
 """
 from __future__ import annotations
 
@@ -45,12 +49,18 @@ _EXPORTS = {
     "DeepClassifier": "train", "TrainConfig": "train", "cnn_classifier": "train",
     "mpnn_classifier": "train", "lr_schedule": "train", "resolve_device": "train",
     "save_model": "modelfile", "load_model": "modelfile", "read_meta": "modelfile",
+    "Candidate": "evaluate", "evaluate_fold": "evaluate", "nested_cv": "evaluate", "fit_candidate": "evaluate",
+    "score_configurations": "evaluate",
+    "AttentionMap": "attention", "attention_map": "attention", "high_attention": "attention",
+    "window_attention_metrics": "attention",
 }
 
 __all__ = [  # noqa: RUF022 (grouped by module)
     "CNN", "DMPNN", "GraphBatch", "ImageFeaturizer", "GraphFeaturizer", "Graph", "graph_from_points",
     "collate_graphs", "augment_images", "images_to_tensor", "DeepClassifier", "TrainConfig", "cnn_classifier",
     "mpnn_classifier", "lr_schedule", "resolve_device", "save_model", "load_model", "read_meta", "MISSING_TORCH",
+    "Candidate", "evaluate_fold", "nested_cv", "fit_candidate", "score_configurations", "AttentionMap",
+    "attention_map", "high_attention", "window_attention_metrics",
 ]
 
 

@@ -96,12 +96,13 @@ def graph_from_points(positions, types, k: int) -> Graph:
     return Graph(types, src, dst, dist, reverse_index(src, dst, len(pos)))
 
 
-def collate_graphs(graphs: Sequence[Graph], n_types: int, *, distance_scale: float = 1.0) -> GraphBatch:
+def collate_graphs(graphs: Sequence[Graph], n_types: int, *, distance_scale: float = 1.0,
+                   distance_offset: float = 0.0) -> GraphBatch:
     """Concatenate graphs into one :class:`~glassdyn.deep.mpnn.GraphBatch` (float32 tensors).
 
     Node ``i`` of graph ``g`` becomes node ``offset_g + i`` (``offset_g`` the number of nodes of the
     graphs before it); edges and reverse-edge indices are offset likewise. Edge features are
-    ``dist / distance_scale``.
+    ``(dist - distance_offset) / distance_scale``.
     """
     if len(graphs) == 0:
         raise InputError("cannot batch an empty list of graphs")
@@ -118,7 +119,7 @@ def collate_graphs(graphs: Sequence[Graph], n_types: int, *, distance_scale: flo
     src = np.concatenate([g.src + o for g, o in zip(graphs, node_off)])
     dst = np.concatenate([g.dst + o for g, o in zip(graphs, node_off)])
     rev = np.concatenate([g.rev + o for g, o in zip(graphs, edge_off)])
-    dist = np.concatenate([g.dist for g in graphs]) / float(distance_scale)
+    dist = (np.concatenate([g.dist for g in graphs]) - float(distance_offset)) / float(distance_scale)
     return GraphBatch(
         x=torch.from_numpy(x),
         edge_attr=torch.from_numpy(dist.astype(np.float32).reshape(-1, 1)),
@@ -148,10 +149,12 @@ def augment_images(images: np.ndarray, rng) -> np.ndarray:
     return out
 
 
-def images_to_tensor(images: np.ndarray) -> torch.Tensor:
-    """uint8 images (B, H, W, 3) to a float32 tensor (B, 3, H, W) with values in [0, 1]."""
+def images_to_tensor(images: np.ndarray, *, center: bool = False) -> torch.Tensor:
+    """uint8 images (B, H, W, 3) to a float32 tensor (B, 3, H, W) with values in [0, 1], or in
+    [-1, 1] with ``center`` (``2 x - 1``)."""
     a = np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2))
-    return torch.from_numpy(a).to(torch.float32).div_(255.0)
+    t = torch.from_numpy(a).to(torch.float32).div_(255.0)
+    return t.mul_(2.0).sub_(1.0) if center else t
 
 
 # ============================================================================ featurizers
@@ -180,11 +183,16 @@ class ImageFeaturizer:
         Window side in scaled units; 1.0 (default) is the whole configuration, as in the paper.
     augment : bool
         Random 90-degree rotations and flips of training images.
+    center : bool
+        Feed the network ``2 x - 1`` (values in [-1, 1]) instead of ``x`` in [0, 1]: the mostly
+        white images then have inputs of both signs, which a small CNN trained on few images
+        learns from much faster (the same information).
     """
 
     pixels: int = 250
     side: float | tuple = 1.0
     augment: bool = True
+    center: bool = False
 
     kind = "image"
 
@@ -195,6 +203,7 @@ class ImageFeaturizer:
         s = _side_json(self.side)
         object.__setattr__(self, "side", s if isinstance(s, float) else tuple(s))
         object.__setattr__(self, "augment", bool(self.augment))
+        object.__setattr__(self, "center", bool(self.center))
 
     @property
     def whole_frame(self) -> bool:
@@ -202,7 +211,7 @@ class ImageFeaturizer:
         return self.side == 1.0
 
     def config(self) -> dict:
-        return {"pixels": self.pixels, "side": _side_json(self.side), "augment": self.augment}
+        return {"pixels": self.pixels, "side": _side_json(self.side), "augment": self.augment, "center": self.center}
 
     def windows(self, frame: Frame, n: int, seed) -> list[Window]:
         _check_frame(frame)
@@ -216,7 +225,7 @@ class ImageFeaturizer:
         images = np.stack(items)
         if train and self.augment:
             images = augment_images(images, rng)
-        return images_to_tensor(images)
+        return images_to_tensor(images, center=self.center)
 
 
 @dataclass(frozen=True)
@@ -232,13 +241,20 @@ class GraphFeaturizer:
     n_types : int
         Number of particle types (length of the one-hot node features).
     distance_scale : float
-        Edge feature = distance / distance_scale (length units; 1 for Lennard-Jones units).
+        Edge feature = (distance - distance_offset) / distance_scale (length units; 1 for
+        Lennard-Jones units).
+    distance_offset : float
+        Subtracted from the distance first (0 by default). Nearest-neighbour distances of a dense
+        liquid all lie near sigma: ``distance_offset=1, distance_scale=0.1`` gives the network
+        features of order one whose differences between a liquid and a glass are not 3% of the
+        value, which it learns much faster (same information).
     """
 
     k: int = 2
     side: float | tuple = (0.1, 0.3)
     n_types: int = 2
     distance_scale: float = 1.0
+    distance_offset: float = 0.0
 
     kind = "graph"
 
@@ -246,6 +262,9 @@ class GraphFeaturizer:
         object.__setattr__(self, "k", int(self.k))
         object.__setattr__(self, "n_types", int(self.n_types))
         object.__setattr__(self, "distance_scale", float(self.distance_scale))
+        object.__setattr__(self, "distance_offset", float(self.distance_offset))
+        if not np.isfinite(self.distance_offset):
+            raise InputError(f"distance_offset must be finite, got {self.distance_offset}")
         if self.k < 1 or self.n_types < 1 or not (self.distance_scale > 0 and np.isfinite(self.distance_scale)):
             raise InputError(f"need k >= 1, n_types >= 1 and distance_scale > 0, got k={self.k}, "
                              f"n_types={self.n_types}, distance_scale={self.distance_scale}")
@@ -258,7 +277,7 @@ class GraphFeaturizer:
 
     def config(self) -> dict:
         return {"k": self.k, "side": _side_json(self.side), "n_types": self.n_types,
-                "distance_scale": self.distance_scale}
+                "distance_scale": self.distance_scale, "distance_offset": self.distance_offset}
 
     def windows(self, frame: Frame, n: int, seed) -> list[Window]:
         _check_frame(frame)
@@ -275,7 +294,8 @@ class GraphFeaturizer:
         return graph_from_points(pos, types, self.k)
 
     def collate(self, items: Sequence[Graph], *, train: bool = False, rng=None) -> GraphBatch:
-        return collate_graphs(items, self.n_types, distance_scale=self.distance_scale)
+        return collate_graphs(items, self.n_types, distance_scale=self.distance_scale,
+                              distance_offset=self.distance_offset)
 
 
 def featurizer_from_config(kind: str, params: dict):

@@ -76,7 +76,11 @@ class TrainConfig:
     resample_windows : bool
         Draw new training windows every epoch (default) or once.
     patience : int, optional
-        Stop after this many epochs without a better validation AUC.
+        Stop after this many epochs without a better validation score.
+    select : {"auc", "window_auc", "loss"}
+        Which validation score picks the kept epoch: ROC AUC over validation configurations
+        (their windows' mean probabilities; ties broken by the loss), ROC AUC over validation
+        windows (ties broken by the loss), or the window log loss alone.
     max_grad_norm : float, optional
         Gradient clipping.
     device : str
@@ -99,6 +103,7 @@ class TrainConfig:
     val_windows_per_frame: int = 1
     resample_windows: bool = True
     patience: int | None = None
+    select: str = "auc"
     max_grad_norm: float | None = None
     device: str = "cpu"
     threads: int | None = None
@@ -111,6 +116,8 @@ class TrainConfig:
             raise InputError("learning rates must be positive")
         if self.warmup_epochs < 0 or self.l2 < 0:
             raise InputError("warmup_epochs and l2 must be >= 0")
+        if self.select not in ("auc", "window_auc", "loss"):
+            raise InputError(f"select must be 'auc', 'window_auc' or 'loss', got {self.select!r}")
 
 
 def lr_schedule(step: int, *, steps_per_epoch: int, epochs: int, lr_init: float, lr_max: float,
@@ -332,13 +339,15 @@ class DeepClassifier:
                     val_loss = float(-np.mean(np.log(np.clip(pw[np.arange(len(yv_win)), yv_win], 1e-12, None))))
                     pc = self._aggregate(pw, val_owner, len(val_frames))
                     auc = roc_auc(yv, pc[:, 1])
+                    wauc = roc_auc(yv_win, pw[:, 1])
                     entry = {"epoch": epoch, "train_loss": total / max(count, 1), "val_loss": val_loss,
-                             "val_auc": auc, "lr": lr, "seconds": time.perf_counter() - t0}
+                             "val_auc": auc, "val_window_auc": wauc, "lr": lr, "seconds": time.perf_counter() - t0}
                     self.history_.append(entry)
                     if callback is not None:
                         callback(entry)
-                    if (auc, -val_loss) > (best[0], -best[1]):
-                        best = (auc, val_loss)
+                    score = {"auc": auc, "window_auc": wauc, "loss": -val_loss}[cfg.select]
+                    if (score, -val_loss) > (best[0], -best[1]):
+                        best = (score, val_loss)
                         best_state = copy.deepcopy(self.model.state_dict())
                         self.best_epoch_ = epoch
                     elif cfg.patience is not None and epoch - self.best_epoch_ >= cfg.patience:
@@ -412,8 +421,9 @@ def cnn_classifier(*, pixels: int = 250, side=1.0, augment: bool = True, image_s
 
 
 def mpnn_classifier(*, k: int = 2, side=(0.1, 0.3), n_types: int = 2, distance_scale: float = 1.0,
-                    seed: int = 0, **mpnn_params) -> DeepClassifier:
+                    distance_offset: float = 0.0, seed: int = 0, **mpnn_params) -> DeepClassifier:
     """A D-MPNN classifier on k-nearest-neighbour graphs of random windows; the other keywords
     go to :class:`~glassdyn.deep.mpnn.DMPNN`."""
     return DeepClassifier("mpnn", mpnn_params, {"k": k, "side": side, "n_types": n_types,
-                                                "distance_scale": distance_scale}, seed=seed)
+                                                "distance_scale": distance_scale,
+                                                "distance_offset": distance_offset}, seed=seed)
