@@ -335,8 +335,15 @@ class _Bonds:
 
 
 def _make_bonds(frame: Frame, nl: NeighborList, idx: np.ndarray | None, cut: np.ndarray) -> _Bonds:
-    """Bonds with r < cut[a, b] from pairs ``idx`` (None: all) of ``nl``."""
+    """Bonds with r < cut[a, b] from pairs ``idx`` (None: all) of ``nl``.
+
+    ``idx`` may also be a :class:`NeighborList` holding the pairs to use instead of ``nl``
+    (:func:`compute_features` passes its short-range list, so that the long search behind a
+    lazily built ``nl`` is never needed for bonds).
+    """
     t = frame.types - 1
+    if isinstance(idx, NeighborList):
+        nl, idx = idx, None
     if idx is None:
         i, j, d = nl.i, nl.j, nl.distances
     else:
@@ -556,30 +563,91 @@ def _length_bins(d: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.searchsorted(lengths, d, side="right")
 
 
-def _cg_hard(i, j, d, lengths, X, n):
-    """Hard-cutoff sums. Returns counts (n, L) incl. self and means (n, k, L) of the columns of X."""
-    n_l = len(lengths)
-    key = i * (n_l + 1) + _length_bins(d, lengths)
-    size = n * (n_l + 1)
+def _shell_matrix(rows_cols, n: int, n_l: int):
+    """CSR matrix (n * (n_l + 1), n) with a 1 at row ``i * (n_l + 1) + shell``, column ``j`` for every
+    given ordered pair; ``rows_cols`` is a list of (rows, cols) arrays (pairs beyond the last length
+    already dropped)."""
+    from scipy import sparse
 
-    def csum(weights=None):
-        h = np.bincount(key, weights=weights, minlength=size).reshape(n, n_l + 1)
-        return np.cumsum(h[:, :n_l], axis=1)
+    nrow = n * (n_l + 1)
+    nnz = sum(len(r) for r, _ in rows_cols)
+    dtype = np.int32 if max(nrow, n, nnz) < 2 ** 31 - 1 else np.int64
+    rows = np.concatenate([r.astype(dtype, copy=False) for r, _ in rows_cols]) if rows_cols else np.zeros(0, dtype)
+    cols = np.concatenate([c.astype(dtype, copy=False) for _, c in rows_cols]) if rows_cols else np.zeros(0, dtype)
+    coo = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(nrow, n))
+    coo.has_canonical_format = True  # every (row, column) occurs once: skip scipy's sort-based duplicate sum
+    return coo.tocsr()
 
-    counts = csum() + 1.0
-    means = np.empty((n, X.shape[1], n_l))
-    for c in range(X.shape[1]):
-        x = X[:, c]
-        valid = np.isfinite(x)
-        if valid.all():
-            means[:, c] = (csum(x[j]) + x[:, None]) / counts
+
+def _cg_from_matrix(M, X, n: int, n_l: int, pool=None):
+    """Counts (n, L) incl. self and means (n, k, L) of the columns of X from the shell matrix M
+    (or the sum of a list of such matrices, multiplied in ``pool`` when given)."""
+    mats = M if isinstance(M, list) else [M]
+    per_row = np.diff(mats[0].indptr)
+    for m in mats[1:]:
+        per_row += np.diff(m.indptr)
+    counts = np.cumsum(per_row.reshape(n, n_l + 1)[:, :n_l], axis=1).astype(np.float64)
+    counts += 1.0
+    k = X.shape[1]
+    means = np.empty((n, k, n_l))
+    if k == 0:
+        return counts, means
+    valid = np.isfinite(X)
+    partial = [c for c in range(k) if not valid[:, c].all()]
+    # one sparse product for every column (NaN -> 0) and, for columns with NaN, their valid indicators
+    Y = np.where(valid, X, 0.0) if partial else np.asarray(X, dtype=np.float64)
+    if partial:
+        Y = np.concatenate([Y, valid[:, partial].astype(np.float64)], axis=1)
+    products = list(pool.map(lambda m: m @ Y, mats)) if pool is not None and len(mats) > 1 else [m @ Y for m in mats]
+    S = np.asarray(products[0])
+    for extra in products[1:]:
+        S += extra
+    del products
+    S = S.reshape(n, n_l + 1, Y.shape[1])[:, :n_l, :]
+    np.cumsum(S, axis=1, out=S)
+    for c in range(k):
+        if c not in partial:
+            means[:, c] = (S[:, :, c] + X[:, c, None]) / counts
         else:
-            x0 = np.where(valid, x, 0.0)
-            v = valid.astype(float)
-            nv = csum(v[j]) + v[:, None]
+            x0, v = Y[:, c], Y[:, k + partial.index(c)]
+            nv = S[:, :, k + partial.index(c)] + v[:, None]
             with np.errstate(invalid="ignore", divide="ignore"):
-                means[:, c] = np.where(nv > 0, (csum(x0[j]) + x0[:, None]) / nv, np.nan)
+                means[:, c] = np.where(nv > 0, (S[:, :, c] + x0[:, None]) / nv, np.nan)
     return counts, means
+
+
+def _cg_hard(i, j, d, lengths, X, n):
+    """Hard-cutoff sums. Returns counts (n, L) incl. self and means (n, k, L) of the columns of X.
+
+    ``i, j, d``: every ordered pair (both orders). Sums run over one sparse shell matrix (rows:
+    particle and shell between consecutive lengths), then accumulate over the shells.
+    """
+    n_l = len(lengths)
+    b = _length_bins(d, lengths)
+    keep = b < n_l
+    rows = i[keep] * (n_l + 1) + b[keep] if not keep.all() else i * (n_l + 1) + b
+    cols = j[keep] if not keep.all() else j
+    return _cg_from_matrix(_shell_matrix([(rows, cols)], n, n_l), X, n, n_l)
+
+
+def _half_shell_parts(chunk, lengths):
+    """(rows, cols) of both orders of the unordered pairs of one :func:`~glassdyn.neighbors.half_pairs` chunk."""
+    a, b, _, d = chunk
+    n_l = len(lengths)
+    s = _length_bins(d, lengths)
+    keep = s < n_l
+    if not keep.all():
+        a, b, s = a[keep], b[keep], s[keep]
+    return [(a * (n_l + 1) + s, b), (b * (n_l + 1) + s, a)]
+
+
+def _cg_hard_half(chunks, lengths, n, pool=None):
+    """The shell matrices of :func:`_cg_hard` from unordered pairs (chunks of ``half_pairs``): one per
+    chunk (built in ``pool`` when given), to be summed by :func:`_cg_from_matrix`."""
+    def build(chunk):
+        return _shell_matrix(_half_shell_parts(chunk, lengths), n, len(lengths))
+    chunks = [c for c in chunks if len(c[0])] or chunks[:1]
+    return list(pool.map(build, chunks)) if pool is not None and len(chunks) > 1 else [build(c) for c in chunks]
 
 
 def _cg_exp(i, j, d, lengths, X, n, c):
@@ -929,7 +997,8 @@ DESCRIPTORS = tuple(REGISTRY)
 def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, descriptors=None, cutoffs=None,
                      weighting: str = "hard", *, sigma=None, exp_truncation: float = 3.0,
                      rsf_mu=None, rsf_width: float = 0.1, density: str = DENSITIES[0],
-                     probe_radius: float = DEFAULT_PROBE_RADIUS, cutoff_info: dict | None = None) -> FeatureTable:
+                     probe_radius: float = DEFAULT_PROBE_RADIUS, cutoff_info: dict | None = None,
+                     n_jobs: int | None = None) -> FeatureTable:
     """Coarse-grained structural descriptors of every particle of one frame, as a named table.
 
     Parameters
@@ -967,6 +1036,10 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
     cutoff_info : dict, optional
         How given ``cutoffs`` were chosen (e.g. the ``info`` of
         :func:`~glassdyn.structure.dataset_cutoffs`), recorded as ``params["cutoff_method"]``.
+    n_jobs : int, optional
+        Threads (None or -1, the default: every core). The neighbour search runs over slabs of
+        the box in parallel and the Voronoi tessellation of ``rho``/``phi`` alongside it; the
+        values do not depend on it beyond floating-point summation order (1e-15 relative).
 
     Returns
     -------
@@ -1044,12 +1117,52 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
     for what, r in radii.items():
         _check_reach(frame, r, what)
     r_search = max(radii.values())
-    nl = neighbor_list(frame, r_search, sort=False)
+    # One search at r_search, each unordered pair once (threads over slabs of the box). The full
+    # list (both orders) is built only if a descriptor asks for ctx.nl; the short-range pairs
+    # (potential, neighbour cutoffs) are listed in both orders for the per-particle descriptors,
+    # and the coarse-graining runs on the unordered pairs.
+    from concurrent.futures import ThreadPoolExecutor
 
-    # short-range subset (potential, neighbour cutoffs) shared by the per-particle descriptors
+    from .neighbors import resolve_n_jobs
+
+    jobs = resolve_n_jobs(n_jobs)
+    pool = ThreadPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        return _compute_features_pairs(frame, pot, sig, descriptors, specs, kinds, cg, lengths, needs, options,
+                                       radii, short, r_search, user_cut, cutoff_info, weighting, exp_truncation,
+                                       density, probe_radius, dim, jobs, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+def _compute_features_pairs(frame, pot, sig, descriptors, specs, kinds, cg, lengths, needs, options, radii, short,
+                            r_search, user_cut, cutoff_info, weighting, exp_truncation, density, probe_radius, dim,
+                            jobs, pool):
+    """The part of :func:`compute_features` after the checks: search, descriptors, coarse-graining."""
+    from .neighbors import LazyNeighborList, from_half_pairs, half_pairs
+
+    want_cells = bool({"rho", "phi"} & {s.name for s in specs}) and density in ("radical", "voronoi")
+    cells = None
+    if pool is not None and want_cells:  # qhull releases the GIL: tessellate while the pairs are found
+        cells = pool.submit(particle_densities, frame, sig, density, probe_radius=float(probe_radius))
+    chunks = half_pairs(frame, r_search, n_jobs=jobs)
+    n = frame.n_atoms
+    nl = LazyNeighborList(lambda: from_half_pairs(chunks, n, r_search), n, r_search)
+
     r_short = max([radii[w] for w in short], default=0.0)
-    idx = np.flatnonzero(nl.distances < r_short) if 0 < r_short < r_search else None
-    pairs = (nl.i, nl.j, nl.distances) if idx is None else (nl.i[idx], nl.j[idx], nl.distances[idx])
+    if 0 < r_short < r_search:
+        sub = []
+        for a, b, vec, d in chunks:
+            m = np.flatnonzero(d < r_short)
+            sub.append((a[m], b[m], vec[m], d[m]))
+        short_nl = from_half_pairs(sub, n, r_short)
+        del sub
+        idx = short_nl
+        pairs = (short_nl.i, short_nl.j, short_nl.distances)
+    else:
+        idx = None
+        pairs = (nl.i, nl.j, nl.distances)
 
     params = {"glassdyn_version": glassdyn_version(), "descriptors": descriptors, "lengths": lengths.tolist(),
               "weighting": weighting, "dimension": dim, "sigma": sig.tolist(),
@@ -1076,7 +1189,14 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
         params["cutoff_method"] = cut_info
         ctx.cutoffs = cut
 
-    values = {spec.name: spec.function(ctx) for spec in specs}
+    # descriptors that do not need the cell densities first, while the tessellation runs
+    late = {"rho", "phi"} if cells is not None else set()
+    values = {spec.name: spec.function(ctx) for spec in specs if spec.name not in late}
+    shells = _cg_hard_half(chunks, lengths, n, pool) if cg and weighting == "hard" else None
+    if cells is not None:
+        ctx._densities = cells.result()
+        values.update({spec.name: spec.function(ctx) for spec in specs if spec.name in late})
+    values = {spec.name: values[spec.name] for spec in specs}
 
     # coarse-grain the per-particle values and the disc weights in one pass
     particle = [s.name for s in cg if kinds[s.name] == "particle"]
@@ -1086,7 +1206,7 @@ def compute_features(frame: Frame, potential=None, lengths=DEFAULT_LENGTHS, desc
          else np.zeros((frame.n_atoms, 0)))
     if cg:
         if weighting == "hard":
-            counts, means = _cg_hard(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms)
+            counts, means = _cg_from_matrix(shells, X, n, len(lengths), pool)
             norm = _volume_factor(dim) * lengths ** dim
         else:
             counts, means = _cg_exp(nl.i, nl.j, nl.distances, lengths, X, frame.n_atoms, exp_truncation)

@@ -35,8 +35,9 @@ reference configuration (:func:`first_peak_q`); for the 2D Kob-Andersen mixture 
 configuration is available.
 
 Memory: functions that take ``(R, T, N, d)`` arrays loop over replicas internally, so their
-temporaries are ``(T, N)`` or ``(T, N, d)`` at most; :func:`analyze_ensemble` streams one
-replica at a time.
+temporaries are ``(T, N)`` or ``(T, N, d)`` at most; :func:`analyze_ensemble` works one
+replica at a time on an ensemble held in memory, and :func:`analyze_replicas` also reads the
+replicas one at a time (the same numbers, memory of one replica's frames instead of all).
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ __all__ = [
     "unwrap", "find_jumps", "displacements", "remove_drift", "pair_cutoffs", "cage_operator",
     "cage_relative", "propensity", "bond_breaking", "self_intermediate_scattering",
     "structure_factor", "first_peak_q", "tau_alpha", "time_label", "PropensityResult",
-    "analyze_ensemble", "default_cage_relative", "propensity_column",
+    "analyze_ensemble", "analyze_replicas", "default_cage_relative", "propensity_column",
 ]
 
 #: Default wave number (2 pi / sigma_AA), used when S(q) cannot be estimated.
@@ -666,6 +667,99 @@ def propensity_column(cage_relative: bool, absolute: bool) -> str:
     return "propensity" + ("_cr" if cage_relative else "") + ("_abs" if absolute else "")
 
 
+class _PropensityAccumulator:
+    """The per-replica work of :func:`analyze_ensemble` and :func:`analyze_replicas`, and their result.
+
+    ``add`` takes one replica's unwrapped positions (T, N, d) and origin (N, d); the sums are
+    accumulated in replica order, so both drivers give bit-identical numbers.
+    """
+
+    def __init__(self, ref: Frame, n_replicas: int, *, potential, cage_relative, absolute, drift, cage_cutoff,
+                 r_in, r_out, q, compute_bond_breaking, fs_cage_relative):
+        d = ref.dimension
+        if isinstance(cage_relative, str):
+            if cage_relative != "auto":
+                raise InputError(f"cage_relative must be True, False or 'auto', got {cage_relative!r}",
+                                 source=ref.source)
+            cage_relative = default_cage_relative(d)
+        if n_replicas < 2:
+            raise InputError(f"an iso-configurational ensemble needs at least 2 replicas, got {n_replicas}")
+        self.ref, self.R = ref, n_replicas
+        self.potential, self.absolute, self.drift = potential, absolute, drift
+        self.cage_cutoff, self.r_in, self.r_out = cage_cutoff, r_in, r_out
+        self.cage_relative = cage_relative
+        self.fs_cr = cage_relative if fs_cage_relative is None else bool(fs_cage_relative)
+        self.q_source = "given"
+        if q is None:
+            try:
+                q = first_peak_q(ref)
+                self.q_source = "first peak of S(q) of the reference"
+            except InputError:
+                q, self.q_source = DEFAULT_Q, "default 2 pi / sigma_AA"
+        self.q = q
+        self.cage = None
+        if cage_relative or self.fs_cr:
+            self.cage = cage_operator(ref, cage_cutoff, potential=potential)
+        self.compute_bond_breaking = compute_bond_breaking
+        self.ntypes = int(ref.types.max())
+        self.prop = self.bb = self.fs_rep = self.dr = self.cr = None
+
+    def _allocate(self, T: int):
+        N, d = self.ref.n_atoms, self.ref.dimension
+        self.prop = np.zeros((T, N))
+        self.bb = np.zeros((T, N)) if self.compute_bond_breaking else None
+        self.fs_rep = np.empty((self.R, self.ntypes + 1, T))
+        self.dr = np.empty((1, T, N, d))
+        self.cr = np.empty((1, T, N, d)) if self.cage is not None else None
+
+    def add(self, r: int, positions: np.ndarray, origin: np.ndarray):
+        if self.prop is None:
+            self._allocate(positions.shape[0])
+        dr, cr = self.dr, self.cr
+        displacements(positions, origin, drift=self.drift, out=dr[0])
+        if self.bb is not None:
+            self.bb += bond_breaking(self.ref, dr, self.r_in, self.r_out, potential=self.potential)
+        if self.cage is not None:
+            _cage_relative_fn(dr, self.cage, out=cr)
+        self.prop += propensity(cr if self.cage_relative else dr, absolute=self.absolute)
+        self.fs_rep[r] = self_intermediate_scattering(cr if self.fs_cr else dr, self.q, types=self.ref.types)
+
+    def result(self, times, timesteps, dt, sources) -> "PropensityResult":
+        R, ref, potential = self.R, self.ref, self.potential
+        prop, bb, fs_rep = self.prop, self.bb, self.fs_rep
+        T = prop.shape[0]
+        N, d = ref.n_atoms, ref.dimension
+        prop /= R
+        if bb is not None:
+            bb /= R
+        fs = fs_rep.mean(axis=0)
+        tau = np.array([tau_alpha(times, fs[k]) if np.all(np.isfinite(fs[k])) else np.nan
+                        for k in range(self.ntypes + 1)])
+        params = {
+            "n_replicas": R, "n_atoms": N, "dimension": d, "n_times": T,
+            "potential": None if potential is None else getattr(potential, "name", str(potential)),
+            "cage_relative": bool(self.cage_relative), "absolute": bool(self.absolute),
+            "drift_removed": bool(self.drift),
+            "cage_cutoff": to_jsonable(self.cage_cutoff if self.cage_cutoff is not None else
+                                     (f"{CAGE_FACTOR} sigma_ab" if self.cage is not None else None)),
+            "r_in": to_jsonable(self.r_in if self.r_in is not None else f"{R_IN_FACTOR} sigma_ab"),
+            "r_out": to_jsonable(self.r_out if self.r_out is not None else f"{R_OUT_FACTOR} sigma_ab"),
+            "bond_breaking": bool(self.compute_bond_breaking),
+            "q": float(self.q), "q_source": self.q_source, "fs_cage_relative": self.fs_cr,
+            "fs_kernel": "J0(q|dr|)" if d == 2 else "sin(q|dr|)/(q|dr|)",
+            "tau_alpha_level": 1.0 / math.e,
+            "dt": float(dt),
+            "sources": list(sources),
+            "reference": ref.source,
+            "glassdyn_version": glassdyn_version(),
+        }
+        self.dr = self.cr = None
+        return PropensityResult(times=np.asarray(times, dtype=float), timesteps=np.asarray(timesteps),
+                                ids=ref.ids.copy(), types=ref.types.copy(), propensity=prop, bond_breaking=bb,
+                                fs=fs, fs_per_replica=fs_rep[:, 0, :], tau_alpha=tau, q=float(self.q),
+                                params=params)
+
+
 def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool | str = "auto",
                      absolute: bool = False, drift: bool = True, cage_cutoff: Any = None,
                      r_in: Any = None, r_out: Any = None, q: float | None = None,
@@ -676,7 +770,8 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool | s
     Parameters
     ----------
     ensemble : glassdyn.ensemble.Ensemble
-        Reference configuration and ``(R, T, N, d)`` unwrapped trajectories.
+        Reference configuration and ``(R, T, N, d)`` unwrapped trajectories. To analyse replicas
+        without holding them all in memory, see :func:`analyze_replicas` (same results).
     potential : PairPotential or str, optional
         Sets the default cutoffs (multiples of sigma_ab); needed unless every cutoff is given.
     cage_relative : bool or "auto"
@@ -703,67 +798,61 @@ def analyze_ensemble(ensemble, *, potential: Any = None, cage_relative: bool | s
     ref = ensemble.reference
     traj = ensemble.positions
     origins = ensemble.origins
-    R, T, N, d = traj.shape
-    if isinstance(cage_relative, str):
-        if cage_relative != "auto":
-            raise InputError(f"cage_relative must be True, False or 'auto', got {cage_relative!r}",
-                             source=ref.source)
-        cage_relative = default_cage_relative(d)
-    if R < 2:
-        raise InputError(f"an iso-configurational ensemble needs at least 2 replicas, got {R}")
-    fs_cr = cage_relative if fs_cage_relative is None else bool(fs_cage_relative)
-    q_source = "given"
-    if q is None:
-        try:
-            q = first_peak_q(ref)
-            q_source = "first peak of S(q) of the reference"
-        except InputError:
-            q, q_source = DEFAULT_Q, "default 2 pi / sigma_AA"
-    cage = None
-    if cage_relative or fs_cr:
-        cage = cage_operator(ref, cage_cutoff, potential=potential)
-    prop = np.zeros((T, N))
-    bb = np.zeros((T, N)) if compute_bond_breaking else None
-    ntypes = int(ref.types.max())
-    fs_rep = np.empty((R, ntypes + 1, T))
+    R = traj.shape[0]
+    acc = _PropensityAccumulator(ref, R, potential=potential, cage_relative=cage_relative, absolute=absolute,
+                                 drift=drift, cage_cutoff=cage_cutoff, r_in=r_in, r_out=r_out, q=q,
+                                 compute_bond_breaking=compute_bond_breaking, fs_cage_relative=fs_cage_relative)
     iterator = range(R)
     if progress:
         iterator = progress(iterator)
-    dr = np.empty((1, T, N, d))
-    cr = np.empty((1, T, N, d)) if cage is not None else None
     for r in iterator:
-        displacements(traj[r], origins[r], drift=drift, out=dr[0])
-        if bb is not None:
-            bb += bond_breaking(ref, dr, r_in, r_out, potential=potential)
-        if cage is not None:
-            _cage_relative_fn(dr, cage, out=cr)
-        prop += propensity(cr if cage_relative else dr, absolute=absolute)
-        fs_rep[r] = self_intermediate_scattering(cr if fs_cr else dr, q, types=ref.types)
-    prop /= R
-    if bb is not None:
-        bb /= R
-    fs = fs_rep.mean(axis=0)
-    tau = np.array([tau_alpha(ensemble.times, fs[k]) if np.all(np.isfinite(fs[k])) else np.nan
-                    for k in range(ntypes + 1)])
-    params = {
-        "n_replicas": R, "n_atoms": N, "dimension": d, "n_times": T,
-        "potential": None if potential is None else getattr(potential, "name", str(potential)),
-        "cage_relative": bool(cage_relative), "absolute": bool(absolute), "drift_removed": bool(drift),
-        "cage_cutoff": to_jsonable(cage_cutoff if cage_cutoff is not None else
-                                 (f"{CAGE_FACTOR} sigma_ab" if cage is not None else None)),
-        "r_in": to_jsonable(r_in if r_in is not None else f"{R_IN_FACTOR} sigma_ab"),
-        "r_out": to_jsonable(r_out if r_out is not None else f"{R_OUT_FACTOR} sigma_ab"),
-        "bond_breaking": bool(compute_bond_breaking),
-        "q": float(q), "q_source": q_source, "fs_cage_relative": fs_cr,
-        "fs_kernel": "J0(q|dr|)" if d == 2 else "sin(q|dr|)/(q|dr|)",
-        "tau_alpha_level": 1.0 / math.e,
-        "dt": float(getattr(ensemble, "dt", float("nan"))),
-        "sources": list(getattr(ensemble, "sources", [])),
-        "reference": ref.source,
-        "glassdyn_version": glassdyn_version(),
-    }
-    return PropensityResult(times=np.asarray(ensemble.times, dtype=float),
-                            timesteps=np.asarray(ensemble.timesteps), ids=ref.ids.copy(),
-                            types=ref.types.copy(), propensity=prop, bond_breaking=bb, fs=fs,
-                            fs_per_replica=fs_rep[:, 0, :], tau_alpha=tau, q=float(q), params=params)
+        acc.add(r, traj[r], origins[r])
+    return acc.result(ensemble.times, ensemble.timesteps, getattr(ensemble, "dt", float("nan")),
+                      getattr(ensemble, "sources", []))
 
+
+def analyze_replicas(reference: Frame, replicas, *, sources=None, times=None, dt: float | None = None,
+                     origin_step: int = 0, potential: Any = None, cage_relative: bool | str = "auto",
+                     absolute: bool = False, drift: bool = True, cage_cutoff: Any = None,
+                     r_in: Any = None, r_out: Any = None, q: float | None = None,
+                     compute_bond_breaking: bool = True, fs_cage_relative: bool | None = None,
+                     progress: Callable[[Iterable], Iterable] | None = None) -> PropensityResult:
+    """:func:`analyze_ensemble` of :func:`~glassdyn.ensemble.build_ensemble`, streaming the replicas.
+
+    Each replica is read, checked and analysed before the next one is read, so memory holds one
+    replica's frames (T x N x d) and per-particle sums (T x N), never every replica's frames
+    (R x T x N x d): the numbers are identical, bit for bit, to
+    ``analyze_ensemble(build_ensemble(reference, replicas, ...), ...)``, and so are the checks
+    and their messages (:class:`~glassdyn.ensemble.ReplicaStream`); a bad replica is reported
+    when the stream reaches it.
+
+    Parameters
+    ----------
+    reference : Frame
+        The configuration every replica was started from.
+    replicas : sequence of iterables of Frame
+        One iterable per replica, frames in time order, consumed once (e.g. one
+        :func:`~glassdyn.adapters.lammps_dump.iter_dump` generator per file).
+    sources, times, dt, origin_step
+        As for :func:`~glassdyn.ensemble.build_ensemble` (``dt`` default
+        :data:`glassdyn.ensemble.DEFAULT_DT`).
+    potential, cage_relative, absolute, drift, cage_cutoff, r_in, r_out, q, compute_bond_breaking, fs_cage_relative
+        As for :func:`analyze_ensemble`.
+    progress : callable, optional
+        Wraps the loop over replicas (reading and analysis together).
+
+    Returns
+    -------
+    PropensityResult
+    """
+    from .ensemble import DEFAULT_DT, ReplicaStream  # ensemble imports this module
+
+    stream = ReplicaStream(reference, replicas, sources=sources, times=times,
+                           dt=DEFAULT_DT if dt is None else dt, origin_step=origin_step, progress=progress)
+    acc = _PropensityAccumulator(stream.reference, len(stream), potential=potential, cage_relative=cage_relative,
+                                 absolute=absolute, drift=drift, cage_cutoff=cage_cutoff, r_in=r_in, r_out=r_out,
+                                 q=q, compute_bond_breaking=compute_bond_breaking, fs_cage_relative=fs_cage_relative)
+    for r, positions, origin in stream:
+        acc.add(r, positions, origin)
+        del positions
+    return acc.result(stream.times, stream.timesteps, stream.dt, stream.sources)

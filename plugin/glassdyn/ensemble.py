@@ -20,6 +20,10 @@ Checks (each an :class:`~glassdyn.errors.InputError` naming the file, frame and 
 * wrapped coordinates without image flags in which an atom jumps by more than half the box
   between consecutive frames (it crossed a boundary; dump ``xu yu [zu]`` or ``ix iy [iz]``).
 
+:class:`ReplicaStream` performs the same checks replica by replica and yields each replica's
+positions without stacking them (used by :func:`glassdyn.dynamics.analyze_replicas`, which needs
+one replica in memory at a time); :func:`build_ensemble` is that stream, stacked.
+
 Times are ``(timestep - origin_step) * dt`` with ``origin_step = 0`` (replicas started with
 ``reset_timestep 0``) and ``dt = 0.005`` by default. The origin r_i(0) of each replica is its
 frame at ``origin_step`` when present; otherwise the reference positions, shifted by whole box
@@ -36,7 +40,7 @@ from .dynamics import displacements, find_jumps
 from .errors import InputError, format_ids
 from .frame import Frame
 
-__all__ = ["Ensemble", "build_ensemble", "DEFAULT_DT"]
+__all__ = ["Ensemble", "ReplicaStream", "build_ensemble", "DEFAULT_DT"]
 
 #: Default MD timestep (Lennard-Jones time units) used to turn timesteps into times.
 DEFAULT_DT = 0.005
@@ -173,6 +177,101 @@ def _replica(frames: Iterable[Frame], ref: Frame, source: str, want_steps: set |
     return kept, steps_seen, origin
 
 
+class ReplicaStream:
+    """Replicas read and checked one at a time, as :func:`build_ensemble` checks them.
+
+    Iterating yields ``(r, positions, origin)`` per replica: its unwrapped positions at the
+    ensemble's times, shape (T, N, d), rows in :attr:`reference` order, and its origin r_i(0),
+    shape (N, d). Only one replica's frames are in memory at a time (plus the last-time positions
+    of the earlier replicas, (R, N, d), for the check that no two replicas are the same run).
+    Every check and message is that of :func:`build_ensemble` (which is this stream, stacked).
+
+    Attributes
+    ----------
+    reference : Frame
+        The reference sorted by atom id.
+    sources : list of str
+        One label per replica.
+    dt : float
+    origin_step : int
+    timesteps, times : ndarray
+        The ensemble's timesteps and times; known once the first replica has been read.
+    """
+
+    def __init__(self, reference: Frame, replicas: Sequence[Iterable[Frame]], *,
+                 sources: Sequence[str] | None = None, times: Sequence[float] | None = None,
+                 dt: float = DEFAULT_DT, origin_step: int = 0,
+                 progress: Callable[[Iterable], Iterable] | None = None):
+        if len(replicas) < 2:
+            raise InputError(f"an iso-configurational ensemble needs at least 2 replicas, got {len(replicas)}; "
+                             "give one dump per replica")
+        if not (dt > 0):
+            raise InputError(f"dt must be positive, got {dt}")
+        self.replicas = replicas
+        self.reference = reference.sorted_by_id()
+        self.tol = _tolerance(self.reference.box)
+        self.sources = list(sources) if sources is not None else [f"replica {r}" for r in range(len(replicas))]
+        self.dt = float(dt)
+        self.origin_step = origin_step
+        self.progress = progress
+        self.want_steps = None
+        if times is not None:
+            times_arr = np.atleast_1d(np.asarray(times, dtype=float))
+            steps = np.rint(times_arr / dt).astype(np.int64) + origin_step
+            bad = np.abs((steps - origin_step) * dt - times_arr) > 1e-6 * np.maximum(1.0, np.abs(times_arr))
+            if bad.any():
+                raise InputError(f"times {times_arr[bad].tolist()} are not multiples of dt = {dt:g}")
+            self.want_steps = set(int(s) for s in steps) | {origin_step}
+        self.timesteps = None
+        self.times = None
+
+    def __len__(self) -> int:
+        return len(self.replicas)
+
+    def __iter__(self):
+        ref, names, want_steps, origin_step = self.reference, self.sources, self.want_steps, self.origin_step
+        iterator = range(len(self.replicas))
+        if self.progress:
+            iterator = self.progress(iterator)
+        step_list = None
+        first_seen = None
+        lasts = []
+        for r in iterator:
+            kept, seen, origin = _replica(self.replicas[r], ref, names[r], want_steps, origin_step, self.tol)
+            later = [v for s, v in kept.items() if s != origin_step]
+            if not later or all(np.abs(v - origin).max() <= self.tol for v in later):
+                raise InputError(f"the particles never move away from the reference configuration: this is the "
+                                 f"reference {ref.label} itself (or a copy), not a replica run from it",
+                                 source=names[r])
+            if want_steps is not None:
+                missing = sorted(want_steps - set(seen) - {origin_step})
+                if missing:
+                    raise InputError(f"has no frame at time(s) {[(s - origin_step) * self.dt for s in missing]} "
+                                     f"(timesteps {missing}); every requested time must be in every replica",
+                                     source=names[r])
+            if step_list is None:
+                step_list = sorted(kept)
+                first_seen = set(seen)
+                self.timesteps = np.asarray(step_list, dtype=np.int64)
+                self.times = (self.timesteps - origin_step) * self.dt
+            elif want_steps is None and set(seen) != first_seen:
+                only_here = sorted(set(seen) - first_seen)
+                only_first = sorted(first_seen - set(seen))
+                raise InputError(f"its times differ from those of {names[0]}: timesteps only here {only_here[:10]}, "
+                                 f"missing here {only_first[:10]}; times must be in every replica "
+                                 "(choose common times with --times)", source=names[r])
+            positions = np.empty((len(step_list),) + ref.positions.shape)
+            for k, s in enumerate(step_list):
+                positions[k] = kept[s]
+            del kept, later
+            for q in range(r):
+                if np.array_equal(lasts[q], positions[-1]):
+                    raise InputError(f"has the same trajectory as {names[q]}: the replicas need different "
+                                     "velocity seeds", source=names[r])
+            lasts.append(positions[-1].copy())
+            yield r, positions, origin
+
+
 def build_ensemble(reference: Frame, replicas: Sequence[Iterable[Frame]], *, sources: Sequence[str] | None = None,
                    times: Sequence[float] | None = None, dt: float = DEFAULT_DT, origin_step: int = 0,
                    progress: Callable[[Iterable], Iterable] | None = None) -> Ensemble:
@@ -202,60 +301,18 @@ def build_ensemble(reference: Frame, replicas: Sequence[Iterable[Frame]], *, sou
     Returns
     -------
     Ensemble
+        Holds every replica: R * T * N * d * 8 bytes. To stream the replicas through the
+        analysis instead, one at a time, use :func:`glassdyn.dynamics.analyze_replicas`.
     """
-    if len(replicas) < 2:
-        raise InputError(f"an iso-configurational ensemble needs at least 2 replicas, got {len(replicas)}; "
-                         "give one dump per replica")
-    if not (dt > 0):
-        raise InputError(f"dt must be positive, got {dt}")
-    ref = reference.sorted_by_id()
-    tol = _tolerance(ref.box)
-    names = list(sources) if sources is not None else [f"replica {r}" for r in range(len(replicas))]
-    want_steps = None
-    if times is not None:
-        times_arr = np.atleast_1d(np.asarray(times, dtype=float))
-        steps = np.rint(times_arr / dt).astype(np.int64) + origin_step
-        bad = np.abs((steps - origin_step) * dt - times_arr) > 1e-6 * np.maximum(1.0, np.abs(times_arr))
-        if bad.any():
-            raise InputError(f"times {times_arr[bad].tolist()} are not multiples of dt = {dt:g}")
-        want_steps = set(int(s) for s in steps) | {origin_step}
-    iterator = range(len(replicas))
-    if progress:
-        iterator = progress(iterator)
+    stream = ReplicaStream(reference, replicas, sources=sources, times=times, dt=dt, origin_step=origin_step,
+                           progress=progress)
     positions = None
     origins = None
-    step_list = None
-    for r in iterator:
-        kept, seen, origin = _replica(replicas[r], ref, names[r], want_steps, origin_step, tol)
-        later = [v for s, v in kept.items() if s != origin_step]
-        if not later or all(np.abs(v - origin).max() <= tol for v in later):
-            raise InputError(f"the particles never move away from the reference configuration: this is the "
-                             f"reference {ref.label} itself (or a copy), not a replica run from it",
-                             source=names[r])
-        if want_steps is not None:
-            missing = sorted(want_steps - set(seen) - {origin_step})
-            if missing:
-                raise InputError(f"has no frame at time(s) {[(s - origin_step) * dt for s in missing]} "
-                                 f"(timesteps {missing}); every requested time must be in every replica",
-                                 source=names[r])
-        if step_list is None:
-            step_list = sorted(kept)
-            positions = np.empty((len(replicas), len(step_list)) + ref.positions.shape)
-            origins = np.empty((len(replicas),) + ref.positions.shape)
-            first_seen = set(seen)
-        elif want_steps is None and set(seen) != first_seen:
-            only_here = sorted(set(seen) - first_seen)
-            only_first = sorted(first_seen - set(seen))
-            raise InputError(f"its times differ from those of {names[0]}: timesteps only here {only_here[:10]}, "
-                             f"missing here {only_first[:10]}; times must be in every replica "
-                             "(choose common times with --times)", source=names[r])
-        for k, s in enumerate(step_list):
-            positions[r, k] = kept[s]
+    for r, pos, origin in stream:
+        if positions is None:
+            positions = np.empty((len(stream),) + pos.shape)
+            origins = np.empty((len(stream),) + origin.shape)
+        positions[r] = pos
         origins[r] = origin
-        for q in range(r):
-            if np.array_equal(positions[q, -1], positions[r, -1]):
-                raise InputError(f"has the same trajectory as {names[q]}: the replicas need different "
-                                 "velocity seeds", source=names[r])
-    steps_arr = np.asarray(step_list, dtype=np.int64)
-    return Ensemble(ref, positions, origins, steps_arr, (steps_arr - origin_step) * float(dt), float(dt),
-                    names)
+    return Ensemble(stream.reference, positions, origins, stream.timesteps, stream.times, stream.dt,
+                    stream.sources)

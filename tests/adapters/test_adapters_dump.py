@@ -233,7 +233,7 @@ def test_bad_truncated_header(tmp_path):
         read_dump(p2, 1)
 
 
-@pytest.mark.parametrize("cols,what", [("type x y z", "'id'"), ("id x y z", "'type'"),
+@pytest.mark.parametrize("cols,what", [("type x y z", "'id'"), ("x y z", "no 'id' and no 'type' column"),
                                        ("id type vx vy vz", "no position columns")])
 def test_bad_missing_columns(tmp_path, cols, what):
     p = write(tmp_path, dump_text(ts=9, rows=["1 1 1 2 0", "2 1 2 3 0"], cols=cols))
@@ -241,6 +241,44 @@ def test_bad_missing_columns(tmp_path, cols, what):
         read_dump(p)
     assert what in str(e.value)
     assert_names(e, p, 0, 9)
+
+
+def test_missing_type_column_reads_one_species_with_a_warning(tmp_path):
+    """A dump without 'type' (dump custom ... id x y z q) is read as one species, type 1, and says so."""
+    p = write(tmp_path, dump_text(ts=9, rows=["1 1.0 2.0 0.5 0.1", "2 2.0 3.0 0.5 0.2", "3 4.0 1.0 0.5 0.3"],
+                                  cols="id x y z q"))
+    with pytest.warns(ld.SingleSpeciesWarning, match=r"a.dump: the dump has no 'type' column .* type 1 \(one species\)"):
+        f = read_dump(p)
+    np.testing.assert_array_equal(f.types, [1, 1, 1])
+    np.testing.assert_array_equal(f.ids, [1, 2, 3])
+    assert f.dimension == 2 and f.properties["q"].tolist() == [0.1, 0.2, 0.3]
+    assert "type" not in f.properties
+
+
+@pytest.mark.parametrize("suffix,module", [(".bz2", "bz2"), (".xz", "lzma")])
+def test_bz2_and_xz(tmp_path, suffix, module):
+    opener = __import__(module).open
+    p = tmp_path / f"a.dump{suffix}"
+    with opener(p, "wt") as fh:
+        fh.write(dump_text() + dump_text(ts=200))
+    assert count_frames(str(p)) == 2 and ld.is_dump_file(str(p))
+    assert ld.dump_columns(str(p)) == ["id", "type", "x", "y", "z"]
+    assert read_dump(str(p), 1).timestep == 200
+    np.testing.assert_array_equal(read_dump(str(p), 0).positions, read_dump(write(tmp_path, dump_text())).positions)
+    bad = tmp_path / f"bad.dump{suffix}"
+    bad.write_bytes(b"this is not compressed")
+    with pytest.raises(InputError, match=r"bad.dump.*cannot"):
+        read_dump(str(bad))
+
+
+def test_windows_line_ends(tmp_path):
+    p = tmp_path / "crlf.dump"
+    p.write_bytes((dump_text() + dump_text(ts=200)).replace("\n", "\r\n").encode())
+    ref = read_dump(write(tmp_path, dump_text()))
+    f = read_dump(str(p), 1)
+    assert f.timestep == 200
+    np.testing.assert_array_equal(f.positions, ref.positions)
+    np.testing.assert_array_equal(f.types, ref.types)
 
 
 def test_bad_not_a_dump(tmp_path):
@@ -411,3 +449,56 @@ def test_bad_garbage_inside_atom_block_names_file_and_frame(tmp_path):
     assert len(list(iter_dump(path, frames=[0]))) == 1
     with pytest.raises(InputError, match=r"garbage\.dump, frame 1: the frame is corrupt.*abc"):
         read_dump(path, 1)
+
+
+def test_append_only_writes_the_new_frames(tmp_path):
+    # appending opens the file in append mode: the old bytes are neither read nor rewritten, the
+    # file keeps its inode, and what is added is exactly the new frame as a fresh file holds it
+    p = tmp_path / "a.dump"
+    frames = [random_frame(2, seed=k, timestep=k) for k in range(3)]
+    write_dump(p, frames[:2])
+    before, inode = p.read_bytes(), os.stat(p).st_ino
+    opened = []
+    real_open = open
+
+    def spy(file, mode="r", *args, **kwargs):
+        if os.fspath(file) == str(p):
+            opened.append(mode)
+        return real_open(file, mode, *args, **kwargs)
+
+    with mock.patch("builtins.open", spy):
+        write_dump(p, frames[2], append=True)
+    assert opened == ["a"]
+    assert os.stat(p).st_ino == inode
+    after = p.read_bytes()
+    write_dump(tmp_path / "one.dump", frames[2])
+    assert after[:len(before)] == before
+    assert after[len(before):] == (tmp_path / "one.dump").read_bytes()
+    assert [f.timestep for f in iter_dump(p)] == [0, 1, 2]
+
+
+def test_append_failure_truncates_back_to_the_old_length(tmp_path):
+    p = tmp_path / "a.dump"
+    write_dump(p, random_frame(3, seed=0, timestep=0))
+    before, inode = p.read_bytes(), os.stat(p).st_ino
+    real = ld._write_frame
+    calls = {"n": 0}
+
+    def failing(fh, frame, columns, fmt, chunk=50_000):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first new frame is written, the second fails half-way
+            real(fh, frame, columns, fmt, chunk)
+            raise KeyboardInterrupt
+        return real(fh, frame, columns, fmt, chunk)
+
+    with mock.patch.object(ld, "_write_frame", failing):
+        with pytest.raises(KeyboardInterrupt):
+            write_dump(p, [random_frame(3, seed=1, timestep=1), random_frame(3, seed=2, timestep=2)], append=True)
+    assert p.read_bytes() == before and os.stat(p).st_ino == inode
+    with pytest.raises(InputError, match="write_dump needs Frame objects"):
+        write_dump(p, [random_frame(3, seed=1, timestep=1), "not a frame"], append=True)
+    assert p.read_bytes() == before
+    with pytest.raises(InputError, match="no frames"):
+        write_dump(p, [], append=True)
+    assert p.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["a.dump"]

@@ -13,12 +13,17 @@ Understood items: ``ITEM: TIMESTEP``, ``ITEM: NUMBER OF ATOMS``, ``ITEM: BOX BOU
 orthogonal form (``pp pp pp``), the restricted triclinic form (``xy xz yz pp pp pp``, bounding
 box converted to the parallelepiped as in the LAMMPS ``dump`` documentation) and the general
 triclinic form (``abc origin``), ``ITEM: ATOMS <columns>``; other items (``TIME``, ``UNITS``)
-are skipped. Gzipped dumps (``*.gz``) are read into memory first.
+are skipped. Compressed dumps (``*.gz``, ``*.bz2``, ``*.xz``; LAMMPS writes ``.gz``, MDAnalysis
+ships ``.bz2`` test files) are decompressed into memory first. Windows line ends are accepted.
 
 Atom columns:
 
 ==========================  ==================================================================
-``id``, ``type``            atom ids and (1-based) types; both are required
+``id``, ``type``            atom ids and (1-based) types; ``id`` is required. A dump without
+                            ``type`` (e.g. ``dump custom ... id x y z q``) is read as one
+                            species: every atom gets type 1 and a :class:`SingleSpeciesWarning`
+                            names the file (descriptors and potentials that need several
+                            species then refuse the data with their own message)
 ``x y z``                   positions (kept as written, possibly slightly outside the cell)
 ``xs ys zs``                scaled (fractional) positions -> Cartesian ``positions``
 ``xu yu zu``                unwrapped positions -> ``unwrapped`` (and, wrapped into the cell,
@@ -39,8 +44,9 @@ Writing
 :func:`write_dump` writes ``id type x y z`` (+ ``xu yu zu`` when the frame holds unwrapped
 coordinates, + ``ix iy iz`` when it holds image flags) and every per-atom property, with full
 float precision, to a temporary file in the target folder that is renamed over the target
-only when complete (``append=True`` copies the old file into the temporary one first), so an
-interrupted write never leaves a half-written dump. 2D frames are written with ``z = 0`` and
+only when complete, so an interrupted write never leaves a half-written dump. ``append=True``
+opens the existing file in append mode instead of copying it (an interrupted append can leave
+a cut-off last frame, reported as truncated; every earlier frame stays readable). 2D frames are written with ``z = 0`` and
 a z range so that LAMMPS, OVITO and MDAnalysis read them.
 """
 from __future__ import annotations
@@ -49,7 +55,7 @@ import gzip
 import io
 import mmap
 import os
-import shutil
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
@@ -60,7 +66,55 @@ from ..errors import InputError
 from ..frame import Box, Frame
 
 __all__ = ["iter_dump", "read_dump", "count_frames", "write_dump", "dump_timesteps", "dump_columns",
-           "box_origins", "is_dump_file", "select_frames", "frame_offsets", "DEFAULT_Z_BOUNDS"]
+           "box_origins", "is_dump_file", "select_frames", "frame_offsets", "DEFAULT_Z_BOUNDS",
+           "COMPRESSED_SUFFIXES", "SingleSpeciesWarning", "open_dump"]
+
+#: File name endings read as compressed dumps (decompressed into memory).
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+
+
+class SingleSpeciesWarning(UserWarning):
+    """A dump (or OVITO / MDAnalysis data) without atom types was read as one species (type 1)."""
+
+
+def _opener(path: str):
+    """The ``open`` function for ``path``: gzip, bz2 or lzma by the name's ending, else ``open``."""
+    p = str(path)
+    if p.endswith(".gz"):
+        return gzip.open
+    if p.endswith(".bz2"):
+        import bz2
+        return bz2.open
+    if p.endswith(".xz"):
+        import lzma
+        return lzma.open
+    return open
+
+
+def _decompress_errors() -> tuple:
+    """Exceptions a damaged compressed file raises while read (gzip, bz2 and lzma ones)."""
+    errors = [OSError, EOFError, ValueError]
+    try:
+        import lzma
+        errors.append(lzma.LZMAError)
+    except ImportError:  # pragma: no cover - Python built without lzma
+        pass
+    return tuple(errors)
+
+
+def open_dump(path):
+    """Open a (possibly compressed) dump for binary reading (gzip, bz2 or xz by the name's ending).
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    file object
+        Binary, read-only; close it (or use it in a ``with`` block).
+    """
+    return _opener(os.fspath(path))(os.fspath(path), "rb")
 
 #: z range written for 2D frames that did not come with one (LAMMPS convention for 2D boxes).
 DEFAULT_Z_BOUNDS = (-0.5, 0.5)
@@ -80,15 +134,14 @@ _RESERVED = {"id", "type"} | {c for cols in _COORD_SETS.values() for c in cols}
 # file access and frame index
 # ---------------------------------------------------------------------------------------------
 class _Buffer:
-    """Read-only bytes-like view of a dump file (memory map, or bytes for gzip / empty files)."""
+    """Read-only bytes-like view of a dump file (memory map, or bytes for compressed / empty files)."""
 
     def __init__(self, path: str):
         self.path = path
         self._file = None
         self._map = None
-        if str(path).endswith(".gz"):
-            with gzip.open(path, "rb") as fh:
-                self.data = fh.read()
+        if str(path).endswith(COMPRESSED_SUFFIXES):
+            self.data = _decompressed(str(path))
             return
         self._file = open(path, "rb")
         size = os.fstat(self._file.fileno()).st_size
@@ -112,6 +165,29 @@ class _Buffer:
 
     def __exit__(self, *exc):
         self.close()
+
+
+#: the most recently decompressed dump (key, bytes): indexing a compressed file and then reading its
+#: frames (or reading its headers for the MDAnalysis adapter) decompresses it once, not each time.
+#: One file at most, and only up to ``_DECOMPRESSED_MAX`` bytes, so the memory held stays bounded.
+_DECOMPRESSED: list = [None, b""]
+_DECOMPRESSED_MAX = 64 * 2 ** 20
+
+
+def _decompressed(path: str) -> bytes:
+    """The decompressed content of a ``.gz``/``.bz2``/``.xz`` dump (the last one is kept, see above)."""
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if _DECOMPRESSED[0] == key:
+        return _DECOMPRESSED[1]
+    try:
+        with open_dump(path) as fh:
+            data = fh.read()
+    except _decompress_errors() as exc:  # gzip.BadGzipFile, bz2's OSError, lzma.LZMAError
+        raise InputError(f"cannot decompress the file ({exc}); is it a complete "
+                         f"{os.path.splitext(path)[1]} archive of a LAMMPS text dump?", source=path) from None
+    _DECOMPRESSED[0], _DECOMPRESSED[1] = (key, data) if len(data) <= _DECOMPRESSED_MAX else (None, b"")
+    return data
 
 
 _INDEX_CACHE: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
@@ -198,9 +274,10 @@ def select_frames(frames, n: int, path: str) -> list[int]:
 
 
 def is_dump_file(path) -> bool:
-    """True if ``path`` is a LAMMPS text dump: a ``.gz`` file, or first non-blank line ``ITEM: ...``."""
+    """True if ``path`` is a LAMMPS text dump: a compressed file (``.gz``, ``.bz2``, ``.xz``), or
+    first non-blank line ``ITEM: ...``."""
     path = os.fspath(path)
-    if path.endswith(".gz"):
+    if path.endswith(COMPRESSED_SUFFIXES):
         return True
     with open(path, "rb") as fh:
         return fh.read(4096).lstrip().startswith(b"ITEM:")
@@ -209,13 +286,15 @@ def is_dump_file(path) -> bool:
 def dump_columns(path) -> list[str]:
     """Names of the per-atom columns (``ITEM: ATOMS id type x y ...``) of the first frame of a dump.
 
-    Reads only the head of the file (decompressed for ``.gz``); an empty list when the head holds
-    no ``ITEM: ATOMS`` line.
+    Reads only the head of the file (decompressed for ``.gz``, ``.bz2``, ``.xz``); an empty list when
+    the head holds no ``ITEM: ATOMS`` line.
     """
     path = _check_exists(path)
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        head = fh.read(1 << 16)
+    try:
+        with open_dump(path) as fh:
+            head = fh.read(1 << 16)
+    except _decompress_errors() as exc:
+        raise InputError(f"cannot read the head of the file ({exc})", source=path) from None
     at = head.find(b"ITEM: ATOMS")
     if at < 0:
         return []
@@ -414,10 +493,11 @@ def _parse_frame_unchecked(data, start: int, end: int, path: str, index: int, di
     matrix, origin, periodic, bflags = _box_from_header(hdr, path, index, ts)
     if natoms == 0:
         raise _error(path, index, ts, "the frame holds no atoms (NUMBER OF ATOMS is 0)")
-    missing = [c for c in ("id", "type") if c not in cols]
-    if missing:
+    if "id" not in cols:
+        missing = [c for c in ("id", "type") if c not in cols]
         raise _error(path, index, ts, f"the dump has no {' and no '.join(repr(m) for m in missing)} column "
                      f"(columns: {' '.join(cols) or 'none'}); dump with 'dump custom ... id type x y z'")
+    single_species = "type" not in cols
     have = {k: [c for c in v if c in cols] for k, v in _COORD_SETS.items()}
     if not any(len(have[k]) >= 2 and have[k][:2] == list(_COORD_SETS[k][:2])
                for k in ("wrapped", "scaled", "unwrapped", "scaled_unwrapped")):
@@ -439,6 +519,11 @@ def _parse_frame_unchecked(data, start: int, end: int, path: str, index: int, di
     else:
         parsed = _parse_atoms_exact(block, ncol, natoms, cols, path, index, ts, at_eof)
         columns = dict(zip(cols, parsed))
+    if single_species:
+        warnings.warn(f"{path}: the dump has no 'type' column (columns: {' '.join(cols)}); every atom is read "
+                      "as type 1 (one species). Dump 'id type ...' for a mixture", SingleSpeciesWarning,
+                      stacklevel=4)
+        columns["type"] = np.ones(natoms)
 
     for c in ("id", "type"):
         if columns[c].dtype.kind not in "fiu":
@@ -733,12 +818,25 @@ def _frame_columns(frame: Frame, columns, float_format: str):
 
 
 def _write_frame(fh, frame: Frame, columns, float_format: str, chunk: int = 50_000):
+    from . import numformat  # the vectorised formatter of the writer (imported here: the reader never needs it)
+
     names, arrays, fmts = _frame_columns(frame, columns, float_format)
     ts = frame.timestep if frame.timestep is not None else (frame.index or 0)
     fh.write(_header(frame, ts, names))
     row_fmt = " ".join(fmts) + "\n"
     n = frame.n_atoms
     numeric = all(a.dtype.kind in "iubf" for a in arrays)
+    if numeric and n and all(numformat.supported(f) for f in fmts):
+        # '%d' and '%.<P>g' columns: vectorised, byte-identical to the '%' formatting below
+        for s in range(0, n, 8 * chunk):
+            e = min(n, s + 8 * chunk)
+            data = numformat.format_rows([a[s:e] for a in arrays], fmts)
+            if hasattr(fh, "buffer"):  # a text file: write the bytes under it, in order
+                fh.flush()
+                fh.buffer.write(data)
+            else:
+                fh.write(data.decode("ascii"))
+        return
     for s in range(0, n, chunk):
         e = min(n, s + chunk)
         if numeric:  # one float table; '%d' formats the exact integer-valued floats of ids/types/images
@@ -767,10 +865,17 @@ def write_dump(path, frames, columns: Sequence[str] | None = None, *, append: bo
         Integer and boolean properties are written as integers, strings as strings; whitespace
         in a property name (OVITO's ``Potential Energy``) becomes ``_`` in the column name.
     append : bool
-        Add the frames after those already in ``path`` (the old content is copied into the
-        temporary file first, so the rename stays atomic).
+        Add the frames after those already in ``path``. The file is opened in append mode and
+        only the new frames are written: the earlier bytes are never read, copied or rewritten.
+        If writing fails (an exception, Ctrl-C, a full disk), the file is truncated back to its
+        previous length, so it holds exactly its old frames again; a process killed outright
+        in the middle of an append can leave a cut-off last frame, which the reader reports as
+        truncated while every earlier frame stays readable. Without ``append`` (or when
+        ``path`` does not exist yet) the frames go to a temporary file renamed over ``path``.
     float_format : str
         printf format of float columns; the default ``%.17g`` round-trips every float64 exactly.
+        ``%d`` and ``%.<P>g`` columns (P <= 17) are formatted by a vectorised routine with output
+        byte-identical to Python's ``%`` operator; other formats are formatted row by row.
 
     Returns
     -------
@@ -792,10 +897,30 @@ def write_dump(path, frames, columns: Sequence[str] | None = None, *, append: bo
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise InputError(f"the folder {folder} does not exist", source=path)
+    if append and os.path.exists(path):
+        fh = open(path, "a", encoding="utf-8", newline="\n")
+        size = os.fstat(fh.fileno()).st_size  # what is there stays byte for byte
+        try:
+            nwritten = 0
+            for frame in frames:
+                if not isinstance(frame, Frame):
+                    raise InputError(f"write_dump needs Frame objects, got {type(frame).__name__}", source=path)
+                _write_frame(fh, frame, columns, float_format)
+                nwritten += 1
+            if nwritten == 0:
+                raise InputError("no frames to write", source=path)
+            fh.flush()
+            os.fsync(fh.fileno())
+        except BaseException:
+            try:
+                fh.close()  # flushes (or fails to flush) what is buffered, then the truncation drops it
+            except Exception:
+                pass
+            os.truncate(path, size)
+            raise
+        fh.close()
+        return path
     with atomic_path(path, keep_mode=True) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-        if append and os.path.exists(path):
-            with open(path, "r", encoding="utf-8", newline="") as old:
-                shutil.copyfileobj(old, fh)
         nwritten = 0
         for frame in frames:
             if not isinstance(frame, Frame):

@@ -28,7 +28,7 @@ from .lammps_data import read_data_file
 from .lammps_dump import is_dump_file, iter_dump, read_dump, write_dump
 
 __all__ = ["MANIFEST", "config_dir", "reference_path", "replica_path", "load_manifest", "read_reference",
-           "load_ensemble", "find_ensembles", "write_propensity_outputs", "DEFAULT_DT"]
+           "load_ensemble", "analyze_replica_dumps", "find_ensembles", "write_propensity_outputs", "DEFAULT_DT"]
 
 #: Name of the manifest of a ``glassdyn simulate`` folder.
 MANIFEST = "manifest.json"
@@ -77,27 +77,9 @@ def read_reference(path: str | os.PathLike, index: int = 0, *, dimension: int | 
     return read_data_file(path, dimension=dimension)
 
 
-def load_ensemble(replica_paths: Sequence[str | os.PathLike], reference: str | os.PathLike | Frame, *,
-                  times: Sequence[float] | None = None, dt: float = DEFAULT_DT, origin_step: int = 0,
-                  reference_index: int = 0,
-                  progress: Callable[[Iterable], Iterable] | None = None) -> Ensemble:
-    """Read replica dumps and their reference configuration, and match them (core
-    :func:`glassdyn.ensemble.build_ensemble`).
-
-    Parameters
-    ----------
-    replica_paths : sequence of path
-        One dump per replica (frames in time order, any atom order).
-    reference : path or Frame
-        The configuration the replicas were started from: a LAMMPS dump (frame
-        ``reference_index``) or data file, see :func:`read_reference`.
-    times, dt, origin_step, progress
-        See :func:`glassdyn.ensemble.build_ensemble`.
-
-    Returns
-    -------
-    Ensemble
-    """
+def _open_replicas(replica_paths, reference, reference_index: int):
+    """The checks on replica files shared by :func:`load_ensemble` and :func:`analyze_replica_dumps`:
+    returns (paths, reference Frame, lazy frame iterables, one per replica)."""
     paths = [os.fspath(p) for p in replica_paths]
     if len(paths) < 2:
         raise InputError(f"an iso-configurational ensemble needs at least 2 replicas, got {len(paths)}")
@@ -119,8 +101,68 @@ def load_ensemble(replica_paths: Sequence[str | os.PathLike], reference: str | o
                                  "with --reference and the replica dumps as positional arguments", source=p)
     ref = reference if isinstance(reference, Frame) else read_reference(ref_path, reference_index)
     dimension = ref.dimension
-    return build_ensemble(ref, [iter_dump(p, dimension=dimension) for p in paths], sources=paths, times=times,
-                          dt=dt, origin_step=origin_step, progress=progress)
+    # iter_dump checks each file now (exists, is a dump) and parses its frames only when iterated
+    return paths, ref, [iter_dump(p, dimension=dimension) for p in paths]
+
+
+def load_ensemble(replica_paths: Sequence[str | os.PathLike], reference: str | os.PathLike | Frame, *,
+                  times: Sequence[float] | None = None, dt: float = DEFAULT_DT, origin_step: int = 0,
+                  reference_index: int = 0,
+                  progress: Callable[[Iterable], Iterable] | None = None) -> Ensemble:
+    """Read replica dumps and their reference configuration, and match them (core
+    :func:`glassdyn.ensemble.build_ensemble`).
+
+    Parameters
+    ----------
+    replica_paths : sequence of path
+        One dump per replica (frames in time order, any atom order).
+    reference : path or Frame
+        The configuration the replicas were started from: a LAMMPS dump (frame
+        ``reference_index``) or data file, see :func:`read_reference`.
+    times, dt, origin_step, progress
+        See :func:`glassdyn.ensemble.build_ensemble`.
+
+    Returns
+    -------
+    Ensemble
+        Every replica in memory (R * T * N * d * 8 bytes); :func:`analyze_replica_dumps` streams
+        them through the analysis instead.
+    """
+    paths, ref, frames = _open_replicas(replica_paths, reference, reference_index)
+    return build_ensemble(ref, frames, sources=paths, times=times, dt=dt, origin_step=origin_step,
+                          progress=progress)
+
+
+def analyze_replica_dumps(replica_paths: Sequence[str | os.PathLike], reference: str | os.PathLike | Frame, *,
+                          times: Sequence[float] | None = None, dt: float = DEFAULT_DT, origin_step: int = 0,
+                          reference_index: int = 0, progress: Callable[[Iterable], Iterable] | None = None,
+                          **analysis):
+    """Propensity of replica dumps, read one replica at a time (core :func:`glassdyn.dynamics.analyze_replicas`).
+
+    The same numbers as ``analyze_ensemble(load_ensemble(replica_paths, reference, ...), **analysis)``
+    and the same checks, but memory holds one replica's frames at a time instead of all of them.
+
+    Parameters
+    ----------
+    replica_paths, reference, times, dt, origin_step, reference_index
+        As for :func:`load_ensemble`.
+    progress : callable, optional
+        Wraps the loop over replicas.
+    **analysis
+        Options of :func:`glassdyn.dynamics.analyze_ensemble` (``potential``, ``cage_relative``,
+        ``absolute``, ``drift``, ``cage_cutoff``, ``r_in``, ``r_out``, ``q``,
+        ``compute_bond_breaking``, ``fs_cage_relative``).
+
+    Returns
+    -------
+    glassdyn.dynamics.PropensityResult
+        Rows follow the reference sorted by atom id (``result.ids``).
+    """
+    from ..dynamics import analyze_replicas
+
+    paths, ref, frames = _open_replicas(replica_paths, reference, reference_index)
+    return analyze_replicas(ref, frames, sources=paths, times=times, dt=dt, origin_step=origin_step,
+                            progress=progress, **analysis)
 
 
 def _manifest_ensembles(folder: str) -> list[dict]:
