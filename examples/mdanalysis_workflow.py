@@ -5,7 +5,8 @@
 Input: the starting configuration and one LAMMPS dump per replica (unwrapped ``xu yu [zu]`` or
 image flags). The analyses run frame-parallel with MDAnalysis' ``multiprocessing`` backend
 (``--backend dask`` works as well) and give the same numbers as ``--backend serial``.
-Output: a LAMMPS dump of the starting configuration with the columns ``Propensity`` and the
+Output: a LAMMPS dump of the starting configuration with the propensity (named after its kind:
+``Propensity_CR``, the cage-relative 2D default, or ``Propensity``), the bond breaking and the
 descriptors, and the five descriptors most correlated with the propensity.
 """
 from __future__ import annotations
@@ -33,11 +34,13 @@ def main(argv=None) -> int:
 
     run_opts = {} if args.backend == "serial" else dict(backend=args.backend, n_workers=args.workers)
 
-    # 1. propensity <|dr|^2> over the replicas, at every dumped time (rows) and atom (columns)
-    replicas = [universe_from_dump(p, unwrapped=True) for p in args.replicas]
-    prop = Propensity(replicas, potential=args.potential).run(**run_opts)
+    # 1. propensity over the replicas, at every dumped time (rows) and atom (columns), with F_s and tau_alpha
+    replicas = [universe_from_dump(p, unwrapped=True, dt=0.005) for p in args.replicas]
+    prop = Propensity(replicas, potential=args.potential, dt=0.005).run(**run_opts)
+    name = next(iter(prop.columns()))          # Propensity_CR in 2D (cage-relative), Propensity in 3D
     print(f"{len(replicas)} replicas, times {prop.results.times.tolist()}, "
-          f"mean propensity at the last time {prop.results.propensity[-1].mean():.4g}")
+          f"mean {name} at the last time {prop.results.propensity[-1].mean():.4g}, "
+          f"F_s at the last time {prop.results.fs[0, -1]:.3f}, tau_alpha {prop.results.tau_alpha[0]:.4g}")
 
     # 2. descriptors of the starting configuration
     ref = universe_from_dump(args.reference)
@@ -47,8 +50,8 @@ def main(argv=None) -> int:
     ref.trajectory[0]
     attach_results(ref.atoms, prop)
     attach_results(ref.atoms, desc)
-    cut = np.quantile(ref.atoms.Propensity, 0.9)
-    mobile = ref.select_atoms(f"prop Propensity > {cut}")
+    cut = np.quantile(getattr(ref.atoms, name), 0.9)
+    mobile = ref.select_atoms(f"prop {name} > {cut}")
     print(f"{mobile.n_atoms} most mobile atoms (top 10%): types {np.unique(mobile.types).tolist()}")
 
     # 4. which descriptors follow the propensity

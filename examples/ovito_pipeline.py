@@ -9,9 +9,11 @@ Input: the replica dumps of one iso-configurational ensemble (one file per repli
 ``glassdyn simulate``. The same modifiers appear in OVITO Pro's "Add modification" list once
 glassdyn is installed into OVITO's interpreter (``ovitos -m pip install glassdyn``).
 
-Output: a LAMMPS dump of the starting configuration with the columns Propensity, the
-descriptors and the graph flags; the information-imbalance plane printed (and available as a
-data table in the pipeline output); optionally a picture of the propensity.
+Output: a LAMMPS dump of the starting configuration with the propensity (named after its kind:
+``Propensity CR`` for the cage-relative propensity, the 2D default, ``Propensity`` for the plain
+one; OVITO's dump exporter drops the space: ``PropensityCR``), the descriptors and the graph
+flags; the information-imbalance plane printed (and available as a data table in the pipeline
+output); optionally a picture of the propensity.
 """
 from __future__ import annotations
 
@@ -39,26 +41,28 @@ def main(argv=None) -> int:
 
     # one file per replica: the pipeline's frames are all replicas at all times
     pipeline = import_file(args.replicas)
-    pipeline.modifiers.append(DynamicPropensityModifier(potential=args.potential))          # -> Propensity
+    pipeline.modifiers.append(DynamicPropensityModifier(potential=args.potential))          # -> Propensity CR (2D)
     pipeline.modifiers.append(GlassDescriptorsModifier(potential=args.potential, lengths=args.lengths))
     pipeline.modifiers.append(GlassGraphModifier())                                        # -> graph_* flags
-    pipeline.modifiers.append(InformationImbalanceModifier(target="Propensity"))           # -> data tables
+    pipeline.modifiers.append(InformationImbalanceModifier())  # target: the propensity above -> data tables
     if args.model:
         pipeline.modifiers.append(PropensityPredictionModifier(model_file=args.model))     # -> Predicted Propensity
 
     data = pipeline.compute(0)   # frame 0 = the starting configuration (t = 0 of the first replica)
+    prop = data.attributes["Propensity.property"]                 # "Propensity CR" in 2D, "Propensity" in 3D
     names = data.attributes["GlassDescriptors.names"].split(",")
     plane = data.tables[PLANE_TABLE].xy()
     print(f"{data.particles.count} particles, {data.attributes['Propensity.replicas']} replicas, "
-          f"propensity at t = {data.attributes['Propensity.time']:g}")
-    print("information imbalance  Delta(X -> Propensity)  Delta(Propensity -> X)")
+          f"{prop} at t = {data.attributes['Propensity.time']:g}, tau_alpha = "
+          f"{data.attributes['Propensity.tau_alpha']:.4g}")
+    print(f"information imbalance  Delta(X -> {prop})  Delta({prop} -> X)")
     for k in np.argsort(plane[:, 0])[:5]:
         print(f"  {names[k]:<14s} {plane[k, 0]:.3f}  {plane[k, 1]:.3f}")
     print(f"graph: {data.attributes['GlassGraph.n_components']} components, "
           f"{data.attributes['GlassGraph.n_bb_edges']} B-B edges, "
           f"{data.attributes['GlassGraph.n_isolated_a']} isolated A")
 
-    columns = ["Particle Identifier", "Particle Type", "Position.X", "Position.Y", "Position.Z", "Propensity",
+    columns = ["Particle Identifier", "Particle Type", "Position.X", "Position.Y", "Position.Z", prop,
                *names, "graph_degree", "graph_component", "graph_isolated_a"]
     if args.model:
         columns.append("Predicted Propensity")
@@ -67,7 +71,7 @@ def main(argv=None) -> int:
 
     if args.png:
         from glassdyn.plots.render import render_property
-        render_property(args.output, "Propensity", args.png, size=(800, 600))
+        render_property(args.output, prop.replace(" ", ""), args.png, size=(800, 600))  # the exported name
         print(f"wrote {args.png}")
     return 0
 

@@ -216,3 +216,85 @@ def test_mdanalysis_missing_box():
     u.atoms.positions = np.random.default_rng(0).random((4, 3))
     with pytest.raises(InputError, match="missing box"):
         frame_from_mdanalysis(u)
+
+
+def _moving_origin_dump(path, columns: str, positions, origins, L, types):
+    """A dump whose box origin moves between frames (positions given in absolute coordinates)."""
+    lines = []
+    n = positions.shape[1]
+    for k, (pos, lo) in enumerate(zip(positions, origins)):
+        lines += ["ITEM: TIMESTEP", str(100 * k), "ITEM: NUMBER OF ATOMS", str(n), "ITEM: BOX BOUNDS pp pp pp"]
+        lines += [f"{float(lo[a])!r} {float(lo[a] + L)!r}" for a in range(3)]
+        lines.append(f"ITEM: ATOMS id type {columns}")
+        vals = (pos - lo) / L if columns.startswith("xs") else pos
+        lines += [f"{i + 1} {types[i]} " + " ".join(repr(float(v)) for v in vals[i]) for i in range(n)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.mdanalysis
+@pytest.mark.parametrize("columns", ["xs ys zs", "x y z", "xsu ysu zsu", "xu yu zu"])
+def test_mdanalysis_adapter_keeps_positions_when_the_box_origin_moves(tmp_path, columns):
+    """MDAnalysis 2.11 subtracts the box origin (twice for scaled columns); when the origin moves between
+    frames, glassdyn's adapter still gives the file's coordinates, so displacements carry no shift."""
+    pytest.importorskip("MDAnalysis")
+    from glassdyn.adapters.lammps_dump import read_dump
+    from glassdyn.adapters.mdanalysis_data import frame_from_mdanalysis, universe_from_dump
+
+    rng = np.random.default_rng(3)
+    n, L = 30, 6.0
+    base = rng.random((n, 3)) * L
+    steps = rng.normal(0, 0.05, (3, n, 3)).cumsum(axis=0)
+    positions = base + steps                                   # unwrapped, absolute
+    origins = np.array([[0.0, 0.0, 0.0], [0.7, -0.4, 0.25], [-1.1, 0.3, 0.6]])
+    if columns in ("xs ys zs", "x y z"):                       # wrapped columns: inside each frame's box
+        positions = origins[:, None, :] + np.mod(positions - origins[:, None, :], L)
+    types = rng.integers(1, 3, n)
+    path = _moving_origin_dump(tmp_path / "moving.dump", columns, positions, origins, L, types)
+    unwrapped = columns.startswith(("xu", "xsu"))
+    u = universe_from_dump(path, unwrapped=unwrapped)
+    got = []
+    for k in range(3):
+        u.trajectory[k]
+        f = frame_from_mdanalysis(u.atoms)
+        native = read_dump(path, k)
+        np.testing.assert_allclose(f.box.origin, origins[k], atol=1e-12)
+        np.testing.assert_allclose(f.box.origin, native.box.origin, atol=1e-12)
+        want = native.unwrapped if unwrapped else native.positions
+        np.testing.assert_allclose(f.positions, want, rtol=0, atol=2e-5)
+        np.testing.assert_allclose(f.positions, positions[k], rtol=0, atol=2e-5)
+        got.append(f.positions)
+    if unwrapped:  # displacements between frames: the true ones, not shifted by the origin's motion
+        np.testing.assert_allclose(got[2] - got[0], steps[2] - steps[0], rtol=0, atol=4e-5)
+
+
+@pytest.mark.mdanalysis
+def test_mdanalysis_propensity_with_moving_origin_equals_core(tmp_path):
+    """Replicas in scaled unwrapped coordinates whose box origin moves (glassdyn's own ensemble builder
+    refuses such replicas; MDAnalysis' analysis takes them): the MDAnalysis Propensity equals the core
+    functions applied to the true trajectories. Drift removal (the default) would hide a uniform origin
+    shift, so this runs without it: the shift would then enter every displacement."""
+    pytest.importorskip("MDAnalysis")
+    from glassdyn.dynamics import displacements, propensity, self_intermediate_scattering
+    from glassdyn.mdanalysis import Propensity, universe_from_dump
+
+    rng = np.random.default_rng(4)
+    n, L = 64, 8.0
+    grid = np.stack(np.meshgrid(*[np.arange(4)] * 3, indexing="ij"), -1).reshape(-1, 3) * 2.0 + 1.0
+    base = grid + rng.normal(0, 0.05, grid.shape)
+    types = np.where(rng.random(n) < 0.8, 1, 2)
+    origins = np.array([[0.0, 0.0, 0.0], [0.5, 0.5, -0.5], [-0.3, 0.9, 0.2], [1.2, -0.7, 0.4]])
+    paths, trajs = [], []
+    for r in range(3):
+        walk = np.concatenate([np.zeros((1, n, 3)), rng.normal(0, 0.2, (3, n, 3)).cumsum(axis=0)])
+        trajs.append(base + walk)
+        paths.append(_moving_origin_dump(tmp_path / f"replica_{r}.dump", "xsu ysu zsu", base + walk, origins, L, types))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = Propensity([universe_from_dump(p, unwrapped=True) for p in paths], cage_relative=False, q=6.0,
+                         potential="ka3d", compute_bond_breaking=False, drift=False).run().results
+    traj = np.stack(trajs)                                      # (R, T, N, 3), ids 1..n in order
+    dr = displacements(traj, traj[:, 0], drift=False)
+    np.testing.assert_allclose(res.propensity, propensity(dr), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(res.fs, self_intermediate_scattering(dr, 6.0, types=types), rtol=1e-5, atol=1e-6)
+    assert propensity(dr)[-1].mean() < 0.5   # a spurious origin shift (|d lo| ~ 1.5) would dominate it

@@ -70,7 +70,8 @@ def test_ovito_pipeline_example(run_dir, tmp_path):
     fr = read_dump(out)
     core = _core_propensity(run_dir / "config0")
     order = np.searchsorted(core.ids, fr.ids)
-    np.testing.assert_allclose(fr.properties["Propensity"], core.propensity[-1][order], rtol=1e-6)
+    assert core.column == "propensity_cr"     # 2D: cage-relative; OVITO's exporter writes "Propensity CR" as PropensityCR
+    np.testing.assert_allclose(fr.properties["PropensityCR"], core.propensity[-1][order], rtol=1e-6)
     assert {"rho_L1_0", "Theta_L3_0", "graph_degree"} <= set(fr.properties)
     assert _not_blank(png)
 
@@ -86,8 +87,8 @@ def test_mdanalysis_workflow_example(run_dir, tmp_path):
     assert "3 replicas" in stdout and "Pearson r with propensity" in stdout
     fr = read_dump(out)
     core = _core_propensity(folder)
-    np.testing.assert_allclose(fr.properties["Propensity"], core.propensity[-1], rtol=2e-5, atol=1e-6)
-    assert "Theta_L2.0" in fr.properties
+    np.testing.assert_allclose(fr.properties["Propensity_CR"], core.propensity[-1], rtol=2e-5, atol=1e-6)
+    assert "Theta_L2.0" in fr.properties and "Bond_Breaking" in fr.properties
 
 
 @pytest.mark.ovito

@@ -108,12 +108,160 @@ def test_propensity_matches_core_and_backends(ensemble):
         np.testing.assert_allclose(serial.results.times, core.times)
         # MDAnalysis reads float32 coordinates: agreement to float32 round-off
         np.testing.assert_allclose(serial.results.propensity, core.propensity, rtol=2e-5, atol=1e-6)
+        assert serial.results.column == core.column
         assert core.propensity[-1].std() > 0.1 * core.propensity[-1].mean()
     serial = Propensity(us).run()
     for backend, kw in _backends():
         par = Propensity(us).run(backend=backend, n_workers=2, **kw)
         np.testing.assert_array_equal(par.results.propensity, serial.results.propensity, err_msg=backend)
         np.testing.assert_array_equal(par.results.timesteps, serial.results.timesteps)
+
+
+def _core_from_mdanalysis(us, **kwargs):
+    """analyze_ensemble on an Ensemble built from the very frames MDAnalysis reads (float32 positions)."""
+    from glassdyn.dynamics import analyze_ensemble
+    from glassdyn.ensemble import build_ensemble
+
+    def frames(u):
+        for _ in u.trajectory:
+            yield frame_from_mdanalysis(u.atoms)
+
+    us[0].trajectory[0]
+    reference = frame_from_mdanalysis(us[0].atoms)
+    ens = build_ensemble(reference, [list(frames(u)) for u in us], sources=[f"r{k}" for k in range(len(us))])
+    return analyze_ensemble(ens, potential="ka2d", **kwargs)
+
+
+@pytest.mark.parametrize("cage", ["auto", False])
+def test_propensity_fs_tau_alpha_bond_breaking_equal_analyze_ensemble(ensemble, cage):
+    """F_s(q, t) (all and per type), tau_alpha (per type), bond breaking and propensity equal
+    glassdyn.dynamics.analyze_ensemble on the same replicas: exactly on the frames MDAnalysis reads,
+    to float32 round-off against glassdyn's native reader, serial and with the multiprocessing backend."""
+    from glassdyn.adapters import load_ensemble
+    from glassdyn.dynamics import analyze_ensemble
+    from glassdyn.mdanalysis import Propensity
+
+    _, ref_path, paths = ensemble
+    us = _universes(paths)
+    q = 30.0   # large enough for F_s of the synthetic random walks to cross 1/e: tau_alpha is a number
+    core = _core_from_mdanalysis(us, cage_relative=cage, q=q)
+    native = analyze_ensemble(load_ensemble(paths, ref_path), potential="ka2d", cage_relative=cage, q=q)
+    assert np.isfinite(core.tau_alpha).all() and core.fs.shape == (3, 5)
+    for backend in ("serial", "multiprocessing"):
+        kw = {} if backend == "serial" else {"n_workers": 2}
+        res = Propensity(us, cage_relative=cage, q=q).run(backend=backend, **kw).results
+        assert res.column == core.column == native.column
+        assert res.q == core.q == q
+        np.testing.assert_allclose(res.fs, core.fs, rtol=1e-12, atol=1e-14, err_msg=backend)
+        np.testing.assert_allclose(res.fs_per_replica, core.fs_per_replica, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(res.tau_alpha, core.tau_alpha, rtol=1e-12)
+        np.testing.assert_allclose(res.propensity, core.propensity, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(res.bond_breaking, core.bond_breaking, rtol=1e-12, equal_nan=True)
+        np.testing.assert_array_equal(res.types, core.types)
+        # and against the native float64 reader: float32 round-off only
+        np.testing.assert_allclose(res.fs, native.fs, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(res.tau_alpha, native.tau_alpha, rtol=1e-4)
+        np.testing.assert_allclose(res.bond_breaking, native.bond_breaking, atol=1e-12, equal_nan=True)
+    # the default q is the core's: the first peak of S(q) of the reference
+    default = Propensity(us, cage_relative=cage, compute_bond_breaking=False).run()
+    from glassdyn.dynamics import first_peak_q
+    assert default.results.q == pytest.approx(first_peak_q(read_dump(ref_path)))
+    assert default.results.bond_breaking is None
+    # the core's result object, for the xarray/pandas writers
+    as_core = default.to_result()
+    assert as_core.column == default.results.column and as_core.propensity.shape == (5, 144)
+
+
+def test_propensity_results_to_netcdf(ensemble, tmp_path):
+    """The MDAnalysis results, as the core's PropensityResult, go to a labelled netCDF file and back."""
+    pytest.importorskip("xarray")
+    from glassdyn.adapters import xarray_io
+    from glassdyn.mdanalysis import Propensity
+
+    _, _, paths = ensemble
+    res = Propensity(_universes(paths), q=30.0).run().to_result()
+    path = xarray_io.write_netcdf(xarray_io.propensity_dataset(res), tmp_path / "mda.nc")
+    back = xarray_io.propensity_result(xarray_io.read_netcdf(path))
+    assert back.column == res.column == "propensity_cr"
+    for name in ("propensity", "bond_breaking", "fs", "fs_per_replica", "tau_alpha", "times", "ids", "types"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(res, name), err_msg=name)
+
+
+def test_propensity_columns_named_after_the_kind(ensemble):
+    from glassdyn.mdanalysis import Propensity, attach_results, propensity_attribute, universe_from_dump
+
+    _, ref_path, paths = ensemble
+    us = _universes(paths)
+    assert [propensity_attribute(c) for c in ("propensity", "propensity_cr", "propensity_abs", "propensity_cr_abs")] \
+        == ["Propensity", "Propensity_CR", "Propensity_Abs", "Propensity_CR_Abs"]
+    cr = Propensity(us).run()                       # 2D: cage-relative by default
+    assert list(cr.columns()) == ["Propensity_CR", "Bond_Breaking"]
+    plain = Propensity(us, cage_relative=False, absolute=True, compute_bond_breaking=False).run()
+    assert list(plain.columns(2)) == ["Propensity_Abs"]
+    np.testing.assert_array_equal(plain.columns(2)["Propensity_Abs"], plain.results.propensity[2])
+    u = universe_from_dump(ref_path)
+    assert attach_results(u.atoms, cr) == ["Propensity_CR", "Bond_Breaking"]
+    np.testing.assert_array_equal(u.atoms.Propensity_CR, cr.results.propensity[-1])
+
+
+def test_universe_from_dump_passes_dt(ensemble):
+    """dt reaches MDAnalysis' reader: ts.time = step * dt and no 'no dt information' warning."""
+    import warnings
+    from glassdyn.mdanalysis import universe_from_dump
+
+    _, _, paths = ensemble
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        u = universe_from_dump(paths[0], unwrapped=True, dt=0.005)
+        u.trajectory[3]
+    assert not [w for w in caught if "dt information" in str(w.message)], [str(w.message) for w in caught]
+    assert u.trajectory.dt == pytest.approx(0.005)
+    assert u.trajectory.ts.time == pytest.approx(300 * 0.005)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        universe_from_dump(paths[0], dt=None)
+    assert any("dt information" in str(w.message) for w in caught)   # MDAnalysis' own default, unchanged
+    with pytest.raises(InputError, match="dt must be a positive MD timestep"):
+        universe_from_dump(paths[0], dt=0)
+
+
+def test_descriptors_dataset_cutoffs(ensemble):
+    """cutoffs="dataset": one set of neighbour cutoffs for every analysed frame (the core's
+    dataset_cutoffs over exactly those frames), the same with every backend; the default is per frame."""
+    from glassdyn.descriptors import compute_features
+    from glassdyn.mdanalysis import GlassDescriptors, universe_from_dump
+    from glassdyn.structure import dataset_cutoffs, neighbor_cutoffs
+    from glassdyn.potentials import get_potential
+
+    _, _, paths = ensemble
+    u = universe_from_dump(paths[1])
+    frames_used = [0, 2, 4]
+
+    def frames():
+        for k in frames_used:
+            u.trajectory[k]
+            yield frame_from_mdanalysis(u.atoms)
+
+    want, info = dataset_cutoffs(frames(), get_potential("ka2d"))
+    desc = GlassDescriptors(u.atoms, potential="ka2d", lengths=LENGTHS, descriptors=("z", "Theta"),
+                            cutoffs="dataset").run(step=2)
+    np.testing.assert_allclose(desc.results.cutoffs, want, rtol=0, atol=0)
+    np.testing.assert_allclose(np.asarray(desc.results.params["cutoffs"]), want)
+    for i, k in enumerate(frames_used):
+        u.trajectory[k]
+        table = compute_features(frame_from_mdanalysis(u.atoms), potential="ka2d", lengths=LENGTHS,
+                                 descriptors=("z", "Theta"), cutoffs=want)
+        np.testing.assert_allclose(desc.results.features[i], table.values, rtol=1e-12, atol=1e-12)
+    par = GlassDescriptors(u.atoms, potential="ka2d", lengths=LENGTHS, descriptors=("z", "Theta"),
+                           cutoffs="dataset").run(step=2, backend="multiprocessing", n_workers=2)
+    np.testing.assert_array_equal(par.results.features, desc.results.features)
+    np.testing.assert_array_equal(par.results.cutoffs, want)
+    # the default: each frame's own first minimum of g(r)
+    default = GlassDescriptors(u.atoms, potential="ka2d", lengths=LENGTHS, descriptors=("z",)).run(stop=1)
+    assert default.results.cutoffs is None
+    u.trajectory[0]
+    np.testing.assert_allclose(np.asarray(default.results.params["cutoffs"]),
+                               neighbor_cutoffs(frame_from_mdanalysis(u.atoms), get_potential("ka2d")))
 
 
 def test_propensity_bad_input(ensemble, tmp_path):
@@ -199,26 +347,26 @@ def test_attach_and_write_read_back_everywhere(ensemble, tmp_path):
     desc = GlassDescriptors(u.atoms, potential="ka2d", lengths=LENGTHS, descriptors=("rho", "Theta")).run()
     u.trajectory[0]
     names = attach_results(u.atoms, prop) + attach_results(u.atoms, desc)
-    assert names == ["Propensity", "rho_L1_0", "rho_L2_0", "Theta_L1_0", "Theta_L2_0"]
-    np.testing.assert_array_equal(u.atoms.Propensity, prop.results.propensity[-1])
+    assert names == ["Propensity_CR", "Bond_Breaking", "rho_L1_0", "rho_L2_0", "Theta_L1_0", "Theta_L2_0"]
+    np.testing.assert_array_equal(u.atoms.Propensity_CR, prop.results.propensity[-1])
     # selections on the new attribute work
-    mobile = u.select_atoms(f"prop Propensity > {np.median(prop.results.propensity[-1])}")
+    mobile = u.select_atoms(f"prop Propensity_CR > {np.median(prop.results.propensity[-1])}")
     assert 0 < mobile.n_atoms < u.atoms.n_atoms
 
     out = tmp_path / "annotated.dump"
     write_results(out, u.atoms, [prop, desc])
     back = read_dump(out)
-    np.testing.assert_array_equal(back.properties["Propensity"], prop.results.propensity[-1])
+    np.testing.assert_array_equal(back.properties["Propensity_CR"], prop.results.propensity[-1])
     np.testing.assert_array_equal(back.properties["Theta_L2.0"], desc.results.features[0][:, 3])
     # MDAnalysis reads the extra columns back
     u2 = universe_from_dump(out)
-    np.testing.assert_allclose(u2.trajectory.ts.data["Propensity"], prop.results.propensity[-1], rtol=1e-12)
+    np.testing.assert_allclose(u2.trajectory.ts.data["Propensity_CR"], prop.results.propensity[-1], rtol=1e-12)
     np.testing.assert_allclose(u2.trajectory.ts.data["Theta_L2.0"], desc.results.features[0][:, 3], rtol=1e-12)
     # and so does OVITO
     ovito_data = pytest.importorskip("glassdyn.adapters.ovito_data")
     pytest.importorskip("ovito")
     fr = next(ovito_data.frames_from_ovito_file(out))
-    np.testing.assert_allclose(fr.properties["Propensity"], prop.results.propensity[-1], rtol=1e-12)
+    np.testing.assert_allclose(fr.properties["Propensity_CR"], prop.results.propensity[-1], rtol=1e-12)
 
 
 def test_attach_refuses_unanalysed_frame(ensemble):

@@ -29,6 +29,7 @@ ENTRY_POINTS = {
     "Propensity prediction": "glassdyn.ovito.prediction_modifier:PropensityPredictionModifier",
     "Glass graph metrics": "glassdyn.ovito.graph_modifier:GlassGraphModifier",
     "Information imbalance": "glassdyn.ovito.imbalance_modifier:InformationImbalanceModifier",
+    "Graph attention (D-MPNN)": "glassdyn.ovito.attention_modifier:GlassAttentionModifier",
 }
 LENGTHS = (1.0, 2.0, 3.0)
 
@@ -222,7 +223,11 @@ def test_propensity_from_trajectory_matches_core(ensemble, core_propensity):
         data = pipeline.compute(frame)
         ids = np.asarray(data.particles["Particle Identifier"])
         expected = core_propensity.propensity[-1][np.searchsorted(core_propensity.ids, ids)]
-        np.testing.assert_allclose(np.asarray(data.particles["Propensity"]), expected, rtol=1e-12, atol=1e-14)
+        # 2D: the default ("auto") is the cage-relative propensity, named after its kind
+        np.testing.assert_allclose(np.asarray(data.particles["Propensity CR"]), expected, rtol=1e-12, atol=1e-14)
+        assert "Propensity" not in data.particles
+        assert data.attributes["Propensity.kind"] == core_propensity.column == "propensity_cr"
+        assert data.attributes["Propensity.property"] == "Propensity CR"
         assert data.attributes["Propensity.replicas"] == 4
         assert data.attributes["Propensity.time"] == pytest.approx(2.0)  # step 400 * dt 0.005
     assert expected.std() > 0.1 * expected.mean()  # the synthetic mobility field has structure
@@ -242,7 +247,7 @@ def test_propensity_from_input_slot_matches_core(ensemble, core_propensity):
         warnings.simplefilter("ignore", RuntimeWarning)
         core = analyze_ensemble(load_ensemble(paths, ref_path), potential="ka2d", cage_relative=True,
                                 compute_bond_breaking=False)
-    np.testing.assert_allclose(np.asarray(data.particles["Propensity"]), core.propensity[2], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(np.asarray(data.particles["Propensity CR"]), core.propensity[2], rtol=1e-12, atol=1e-14)
     assert data.attributes["Propensity.kind"] == "propensity_cr"
     plain = analyze_ensemble(load_ensemble(paths, ref_path), potential="ka2d", cage_relative=False,
                              compute_bond_breaking=False)
@@ -374,8 +379,9 @@ def test_imbalance_modifier_table_matches_core(ensemble, core_propensity):
     # values can swap ranks at round-off level, so the plane is checked on the pipeline's own columns
     X = np.column_stack([np.asarray(data.particles[n]) for n in names])
     np.testing.assert_allclose(X, table.values, rtol=1e-10, atol=1e-12)
-    p = np.asarray(data.particles["Propensity"])
+    p = np.asarray(data.particles["Propensity CR"])   # the default target: the Dynamic propensity output
     np.testing.assert_allclose(p, core_propensity.propensity[-1], rtol=1e-12)
+    assert data.attributes["InformationImbalance.target"] == "Propensity CR"
     plane = imbalance_plane(X, p, feature_names=names)
     xy = data.tables[PLANE_TABLE].xy()
     np.testing.assert_allclose(xy[:, 0], plane.forward_mean, rtol=1e-12)
@@ -390,9 +396,170 @@ def test_imbalance_modifier_missing_target_or_features(ensemble):
     _, ref_path, _ = ensemble
     pipeline = import_file(ref_path)
     pipeline.modifiers.append(_modifier_class("Information imbalance")())
-    with pytest.raises(RuntimeError, match=r"^Information imbalance: .*no particle property 'Propensity'"):
+    with pytest.raises(RuntimeError, match=r"^Information imbalance: .*no particle property 'Propensity' to use as target"):
         pipeline.compute()
     pipeline = import_file(ref_path)
     pipeline.modifiers.append(_modifier_class("Information imbalance")(target="Particle Identifier"))
     with pytest.raises(RuntimeError, match=r"no features: insert the 'Glass descriptors' modifier"):
         pipeline.compute()
+
+
+# ----------------------------------------------------------------------------- propensity outputs (issue 14)
+def test_propensity_publishes_fs_table_and_tau_alpha(ensemble, core_propensity):
+    """F_s(q, t) of all particles and per type as a plotted data table, tau_alpha and q as attributes:
+    the numbers of glassdyn.dynamics.analyze_ensemble on the same replicas."""
+    from ovito.data import DataTable
+    from glassdyn.ovito.propensity_modifier import FS_TABLE
+
+    folder, _, _ = ensemble
+    pipeline = _import_replicas(folder)
+    pipeline.modifiers.append(_modifier_class("Dynamic propensity")())
+    data = pipeline.compute(3)
+    table = data.tables[FS_TABLE]
+    assert table.plot_mode == DataTable.PlotMode.Line
+    np.testing.assert_allclose(np.asarray(table.x), core_propensity.times)
+    assert list(table.y.component_names) == ["all", "type 1", "type 2"]
+    np.testing.assert_allclose(np.asarray(table.y), core_propensity.fs[[0, 1, 2]].T, rtol=1e-12, atol=1e-14)
+    assert data.attributes["Propensity.q"] == pytest.approx(core_propensity.q, rel=1e-12)
+    for key, k in (("Propensity.tau_alpha", 0), ("Propensity.tau_alpha.type1", 1), ("Propensity.tau_alpha.type2", 2)):
+        want = core_propensity.tau_alpha[k]
+        got = data.attributes[key]
+        assert (np.isnan(want) and np.isnan(got)) or got == pytest.approx(want, rel=1e-12), key
+    assert np.all(np.diff(core_propensity.fs[0]) < 0)  # F_s decays: the table plots a real curve
+
+
+def test_propensity_time_in_lj_units_and_kind_names(ensemble):
+    """``time`` picks the nearest replica time; the property is named after the kind (plain, cr, abs)."""
+    from glassdyn.adapters import load_ensemble
+    from glassdyn.dynamics import analyze_ensemble
+
+    folder, ref_path, paths = ensemble
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ens = load_ensemble(paths, ref_path)
+        plain = analyze_ensemble(ens, potential="ka2d", cage_relative=False, compute_bond_breaking=True)
+        cr_abs = analyze_ensemble(ens, potential="ka2d", cage_relative=True, absolute=True,
+                                  compute_bond_breaking=False)
+    pipeline = _import_replicas(folder)
+    mod = _modifier_class("Dynamic propensity")(time=0.9, displacement="plain", bond_breaking=True)
+    pipeline.modifiers.append(mod)
+    data = pipeline.compute(0)
+    k = plain.time_index(0.9)
+    assert plain.times[k] == pytest.approx(1.0)          # times 0, 0.5, 1, 2: t = 0.9 -> 1.0
+    assert data.attributes["Propensity.time"] == pytest.approx(1.0)
+    assert data.attributes["Propensity.kind"] == "propensity" and data.attributes["Propensity.property"] == "Propensity"
+    ids = np.asarray(data.particles["Particle Identifier"])
+    rows = np.searchsorted(plain.ids, ids)
+    np.testing.assert_allclose(np.asarray(data.particles["Propensity"]), plain.propensity[k][rows], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(data.particles["Bond Breaking"]), plain.bond_breaking[k][rows],
+                               rtol=1e-12, equal_nan=True)
+    mod.displacement, mod.absolute, mod.bond_breaking, mod.time = "cage-relative", True, False, 100.0
+    data = pipeline.compute(0)
+    assert data.attributes["Propensity.property"] == "Propensity CR Abs"
+    assert data.attributes["Propensity.time"] == pytest.approx(2.0)  # beyond the last time: the last one
+    np.testing.assert_allclose(np.asarray(data.particles["Propensity CR Abs"]), cr_abs.propensity[-1][rows], rtol=1e-12)
+    assert "Propensity" not in data.particles and "Bond Breaking" not in data.particles
+
+
+def test_propensity_result_lives_in_the_pipeline_cache(ensemble, monkeypatch):
+    """The ensemble is analysed once per pipeline and parameter set, held by OVITO's data_cache (not by a
+    module-level cache) and freed with the pipeline."""
+    import gc
+    import weakref
+    from glassdyn.ovito import propensity_modifier as pm
+
+    calls = []
+    real = pm.analyze_ensemble
+
+    def counting(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(weakref.ref(result))
+        return result
+
+    monkeypatch.setattr(pm, "analyze_ensemble", counting)
+    folder, _, _ = ensemble
+    pipeline = _import_replicas(folder)
+    mod = _modifier_class("Dynamic propensity")()
+    pipeline.modifiers.append(mod)
+    for frame in (0, 5, 9, 0):
+        pipeline.compute(frame)
+    assert len(calls) == 1                  # every frame served from the one analysed ensemble
+    mod.absolute = True                     # a parameter change: OVITO empties the cache, glassdyn recomputes
+    assert "Propensity CR Abs" in pipeline.compute(2).particles
+    assert len(calls) == 2
+    del pipeline, mod
+    gc.collect()
+    assert all(ref() is None for ref in calls), "the analysed ensembles must be freed with their pipeline"
+
+
+def test_shared_cache_is_bounded_by_bytes(tmp_path):
+    """The per-frame cache of every modifier holds at most its byte budget (LRU by bytes)."""
+    from glassdyn.ovito import _common, descriptors_modifier
+
+    cache = _common.ResultCache(max_bytes=10_000, name="test")
+    for k in range(20):
+        assert cache.put(f"k{k}", np.zeros(300))     # 2400 bytes of data each
+        assert cache.nbytes <= 10_000
+    assert 1 <= len(cache) <= 4 and "k19" in cache and "k0" not in cache
+    assert cache.get("k19") is not None and cache.get("k0") is None
+    assert not cache.put("huge", np.zeros(2000))    # alone larger than the budget: not stored
+    assert "huge" not in cache and cache.nbytes <= 10_000
+    assert _common.nbytes_of({"a": np.zeros(100), "b": (np.zeros(50), "x")}) >= 1200
+
+    frames = [configuration(n_side=12, seed=s) for s in range(6)]
+    for k, f in enumerate(frames):
+        f.timestep = k
+    path = tmp_path / "traj.dump"
+    write_dump(path, frames)
+    shared = _common.SHARED_CACHE
+    saved = shared.max_bytes
+    try:
+        shared.clear()
+        pipeline = import_file(str(path))
+        pipeline.modifiers.append(_modifier_class("Glass descriptors")(lengths="1:3:1", potential="ka2d"))
+        pipeline.compute(0)
+        one = shared.nbytes                         # one frame's feature table
+        assert one > 144 * 18 * 8
+        _common.set_cache_limit(2.5 * one / 2 ** 20)  # room for two frames
+        for k in range(6):
+            pipeline.compute(k)
+            assert shared.nbytes <= shared.max_bytes
+        assert len(shared) == 2
+        assert descriptors_modifier._CACHE is shared
+    finally:
+        _common.set_cache_limit(saved / 2 ** 20)
+        shared.clear()
+
+
+def test_property_pickers_and_patterns(ensemble, core_propensity, models):
+    """Target and comparison properties are OVITO property pickers; features take names or patterns."""
+    from ovito.traits import PropertyReference
+    from glassdyn.imbalance import imbalance_plane
+    from glassdyn.ovito.imbalance_modifier import PLANE_TABLE
+    from glassdyn.stats import pearson
+
+    imb = _modifier_class("Information imbalance")
+    pred = _modifier_class("Propensity prediction")
+    assert isinstance(imb.class_traits()["target"].handler, PropertyReference)
+    assert isinstance(pred.class_traits()["compare_with"].handler, PropertyReference)
+
+    folder, _, _ = ensemble
+    path, model, table = models["ridge"]
+    pipeline = _import_replicas(folder)
+    pipeline.modifiers.append(_modifier_class("Dynamic propensity")())
+    pipeline.modifiers.append(_modifier_class("Glass descriptors")(descriptors="rho,phi,z,Theta", lengths="1:3:1"))
+    pipeline.modifiers.append(imb(target="Propensity CR", features="rho_*, z_L2_0"))
+    pipeline.modifiers.append(pred(model_file=str(path), features="properties", compare_with="Propensity CR"))
+    data = pipeline.compute(0)
+    names = ["rho_L1_0", "rho_L2_0", "rho_L3_0", "z_L2_0"]
+    X = np.column_stack([np.asarray(data.particles[n]) for n in names])
+    p = np.asarray(data.particles["Propensity CR"])
+    plane = imbalance_plane(X, p, feature_names=names)
+    np.testing.assert_allclose(data.tables[PLANE_TABLE].xy()[:, 0], plane.forward_mean, rtol=1e-12)
+    assert data.attributes["PropensityPrediction.pearson_r"] == pytest.approx(
+        pearson(p, np.asarray(data.particles["Predicted Propensity"])), rel=1e-12)
+    bad = _import_replicas(folder)
+    bad.modifiers.append(_modifier_class("Glass descriptors")(descriptors="rho", lengths="1"))
+    bad.modifiers.append(imb(target="Particle Identifier", features="nothing_*"))
+    with pytest.raises(RuntimeError, match=r"^Information imbalance: no particle property matches 'nothing_\*'"):
+        bad.compute(0)

@@ -16,6 +16,11 @@ module                          content
                                 ``load_ensemble``, ``find_ensembles``, ``write_propensity_outputs``
 :mod:`.tables`                  feature tables (``save_table``, ``load_table``, ``to_dataframe``) and
                                 configuration sets (``read_configurations``)
+:mod:`.xarray_io`               labelled xarray datasets / netCDF / pandas tables of ensembles, feature
+                                tables and cross-validation results (``propensity_dataset``,
+                                ``features_dataset``, ``cv_dataset``, ``write_netcdf``, ``read_netcdf``,
+                                ``propensity_dataframe``, ``fs_dataframe``, ``features_dataframe``,
+                                ``cv_dataframe``)
 ==============================  =====================================================================
 
 Only the OVITO and MDAnalysis modules need those packages, and they import them inside their
@@ -39,7 +44,7 @@ __all__ = ["load_frames", "is_data_file", "iter_dump", "read_dump", "count_frame
 def is_data_file(path) -> bool:
     """True if ``path`` looks like a LAMMPS data file rather than a dump (content sniffing)."""
     path = os.fspath(path)
-    if path.endswith(".gz"):
+    if path.endswith((".gz", ".bz2", ".xz")):
         return False
     with open(path, "rb") as fh:
         head = fh.read(8192)
@@ -55,7 +60,7 @@ def load_frames(path, frames=None, *, dimension: int | None = None, reader: str 
     Parameters
     ----------
     path : str or path-like
-        A LAMMPS text dump (``.gz`` accepted) or a LAMMPS data file (recognised by content).
+        A LAMMPS text dump (``.gz``, ``.bz2``, ``.xz`` accepted) or a LAMMPS data file (recognised by content).
     frames : None, int, slice or list of int
         Frames of a dump to read (all by default); a data file has one frame (index 0).
     dimension : {None, 2, 3}

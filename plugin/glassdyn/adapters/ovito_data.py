@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..errors import InputError
 from ..frame import Box, Frame
-from .lammps_dump import dump_columns, select_frames
+from .lammps_dump import COMPRESSED_SUFFIXES, SingleSpeciesWarning, dump_columns, open_dump, select_frames
 
 __all__ = ["frame_from_ovito", "attach_to_ovito", "frames_from_ovito_file"]
 
@@ -32,7 +33,7 @@ _STANDARD = {"Position", "Particle Type", "Particle Identifier", "Periodic Image
 
 def frame_from_ovito(data, *, dimension: int | None = None, properties: bool | list = True,
                      unwrapped_positions: bool = False, source: str | None = None,
-                     index: int | None = None) -> Frame:
+                     index: int | None = None, missing_types: str = "error") -> Frame:
     """Translate an OVITO ``DataCollection`` into a :class:`Frame`.
 
     Parameters
@@ -52,6 +53,11 @@ def frame_from_ovito(data, *, dimension: int | None = None, properties: bool | l
     source, index : optional
         File name and frame number for messages (default: ``SourceFile``/``SourceFrame``
         attributes of the data collection).
+    missing_types : {"error", "single"}
+        Particles without a ``Particle Type`` property: refuse them (default; the modifiers
+        say how to map a column in OVITO's import dialog) or read them as one species (type 1,
+        with a :class:`~glassdyn.adapters.lammps_dump.SingleSpeciesWarning`), as glassdyn's
+        dump reader does for a dump without a ``type`` column.
 
     Returns
     -------
@@ -68,7 +74,9 @@ def frame_from_ovito(data, *, dimension: int | None = None, properties: bool | l
     parts = getattr(data, "particles", None)
     if parts is None or parts.count == 0:
         raise InputError("the OVITO data collection holds no particles", source=source, frame=index)
-    if "Particle Type" not in parts:
+    if missing_types not in ("error", "single"):
+        raise InputError(f"missing_types must be 'error' or 'single', got {missing_types!r}")
+    if "Particle Type" not in parts and missing_types == "error":
         raise InputError("the particles have no 'Particle Type' property; glassdyn needs types",
                          source=source, frame=index)
     pos = np.array(parts.positions, dtype=float)
@@ -87,7 +95,12 @@ def frame_from_ovito(data, *, dimension: int | None = None, properties: bool | l
     box = Box(matrix[:dim, :dim], origin[:dim], pbc[:dim])
     if dim == 2:
         object.__setattr__(box, "_lammps_zbounds", (float(origin[2]), float(origin[2] + matrix[2, 2])))
-    types = np.array(parts["Particle Type"], dtype=np.int64)
+    if "Particle Type" in parts:
+        types = np.array(parts["Particle Type"], dtype=np.int64)
+    else:
+        warnings.warn(f"{source or 'the OVITO data'}: the particles have no 'Particle Type' property; every "
+                      "particle is read as type 1 (one species)", SingleSpeciesWarning, stacklevel=2)
+        types = np.ones(parts.count, dtype=np.int64)
     ids = np.array(parts["Particle Identifier"], dtype=np.int64) if "Particle Identifier" in parts else None
     images = np.array(parts["Periodic Image"], dtype=np.int64)[:, :dim] if "Periodic Image" in parts else None
     props = {}
@@ -160,7 +173,11 @@ def frames_from_ovito_file(path, frames=None, *, dimension: int | None = None) -
     Frame
         Same content as :func:`glassdyn.adapters.lammps_dump.iter_dump` (positions, unwrapped
         coordinates when the dump holds ``xu``/``xsu`` columns, images, ids, types, box,
-        timestep; properties under OVITO's names, e.g. ``vx`` becomes ``Velocity`` (N, 3)).
+        timestep; properties under OVITO's names, e.g. ``vx`` becomes ``Velocity`` (N, 3)). A
+        dump without a ``type`` column is read as one species (type 1, with a
+        :class:`~glassdyn.adapters.lammps_dump.SingleSpeciesWarning`), as the native reader does.
+        OVITO reads ``.gz`` itself; ``.bz2`` and ``.xz`` dumps are decompressed to a temporary
+        file first.
     """
     from ovito.io import import_file
 
@@ -169,16 +186,43 @@ def frames_from_ovito_file(path, frames=None, *, dimension: int | None = None) -
         raise InputError("no such dump file", source=path)
     cols = dump_columns(path)
     unwrapped = not ({"x", "xs"} & set(cols)) and bool({"xu", "xsu"} & set(cols))
-    pipeline = import_file(path)
-    n = pipeline.source.num_frames
     # OVITO renames custom columns (lower case, '.' and spaces -> '_': Theta_L2.0 -> theta_l2_0);
     # give them back the names of the dump so that the frames match the native reader's.
     rename = {_ovito_name(c): c for c in cols if c not in _CONSUMED}
-    for k in select_frames(frames, n, path):
-        data = pipeline.compute(k)
-        frame = frame_from_ovito(data, dimension=dimension, unwrapped_positions=unwrapped, source=path, index=k)
-        frame.properties = {rename.get(key, key): val for key, val in frame.properties.items()}
-        yield frame
+    with _ovito_readable(path) as readable:
+        pipeline = import_file(readable)
+        n = pipeline.source.num_frames
+        for k in select_frames(frames, n, path):
+            data = pipeline.compute(k)
+            frame = frame_from_ovito(data, dimension=dimension, unwrapped_positions=unwrapped, source=path, index=k,
+                                     missing_types="single")
+            frame.properties = {rename.get(key, key): val for key, val in frame.properties.items()}
+            yield frame
+
+
+class _ovito_readable:
+    """Context manager: a path OVITO can import (a decompressed temporary copy of .bz2/.xz files)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.tmp = None
+
+    def __enter__(self) -> str:
+        if not self.path.endswith(COMPRESSED_SUFFIXES) or self.path.endswith(".gz"):
+            return self.path
+        import shutil
+        import tempfile
+        base = os.path.basename(self.path).rsplit(".", 1)[0]
+        self.tmp = tempfile.mkdtemp(prefix="glassdyn_ovito_")
+        out = os.path.join(self.tmp, base)
+        with open_dump(self.path) as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return out
+
+    def __exit__(self, *exc):
+        if self.tmp is not None:
+            import shutil
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 _CONSUMED = {"id", "type", "x", "y", "z", "xs", "ys", "zs", "xu", "yu", "zu", "xsu", "ysu", "zsu", "ix", "iy", "iz"}

@@ -1,6 +1,7 @@
 """MDAnalysis ``AnalysisBase`` classes that run glassdyn's core frame by frame (see :mod:`glassdyn.mdanalysis`)."""
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 
@@ -12,14 +13,17 @@ from .._util import glassdyn_version
 from ..adapters.lammps_dump import write_dump
 from ..adapters.mdanalysis_data import attach_to_mdanalysis, frame_from_mdanalysis, universe_from_dump
 from ..descriptors import compute_features
-from ..dynamics import cage_operator, cage_relative, default_cage_relative, displacements, propensity
+from ..dynamics import (DEFAULT_Q, PropensityResult, bond_breaking, cage_operator, cage_relative, default_cage_relative,
+                        displacements, first_peak_q, propensity, propensity_column, self_intermediate_scattering,
+                        tau_alpha)
 from ..errors import GlassdynError, InputError
 from ..learn import predict_frame
 from ..modelfile import load_model_cached
 from ..potentials import resolve_potential
+from ..structure import dataset_cutoffs
 
 __all__ = ["GlassDescriptors", "Propensity", "PropensityPrediction", "universe_from_dump", "attach_results",
-           "write_results", "attribute_name"]
+           "write_results", "attribute_name", "propensity_attribute"]
 
 BACKENDS = ("serial", "multiprocessing", "dask")
 
@@ -29,6 +33,20 @@ def attribute_name(name: str) -> str:
     ``Theta_L2_0``, ``Predicted Propensity`` -> ``Predicted_Propensity``."""
     out = "".join(c if (c.isalnum() or c == "_") else "_" for c in str(name))
     return out if not out[:1].isdigit() else "_" + out
+
+
+def propensity_attribute(column: str) -> str:
+    """Result-column / attribute name of a propensity kind (a Python identifier):
+    ``propensity`` -> ``Propensity`` (plain ``<|dr|^2>``), ``propensity_cr`` -> ``Propensity_CR``
+    (cage-relative), ``propensity_abs`` -> ``Propensity_Abs``, ``propensity_cr_abs`` ->
+    ``Propensity_CR_Abs``. The OVITO modifier names the same kinds ``Propensity``,
+    ``Propensity CR``, ...; a dump column ``Propensity_CR`` written by :func:`write_results` reads
+    back in OVITO as ``propensity_cr``, the core's name of the kind.
+    """
+    parts = str(column).split("_")
+    if parts[0] != "propensity":
+        raise ValueError(f"not a propensity column name: {column!r}")
+    return "_".join(["Propensity"] + [p.upper() if p == "cr" else p.capitalize() for p in parts[1:]])
 
 
 class _GlassdynAnalysis(AnalysisBase):
@@ -59,7 +77,19 @@ class GlassDescriptors(_GlassdynAnalysis):
         Coarse-graining lengths L (length units).
     descriptors : sequence of str, optional
         Default set (rho, phi, e, psi6 or q6, Theta, z) when None.
-    cutoffs, weighting
+    cutoffs : None, "rdf", "dataset", float or array_like (n_types, n_types)
+        Neighbour cutoffs for z, psi6/q_l and Theta.
+
+        * None or ``"rdf"`` (default): each frame's own first minimum of g_ab(r)
+          (:func:`glassdyn.structure.neighbor_cutoffs`), so two frames may use slightly
+          different neighbour shells;
+        * ``"dataset"``: one set for every analysed frame, the first minimum of g_ab(r) pooled
+          over exactly the frames :meth:`run` analyses (``start``/``stop``/``step``/``frames``)
+          with :func:`glassdyn.structure.dataset_cutoffs`, as the command line, the demo and the
+          studies do. It is computed once, in the main process, before the frames are shared out
+          to the parallel workers, so every backend gives the same numbers;
+        * a number or a per-type matrix (length units): given cutoffs.
+    weighting
         As in :func:`glassdyn.descriptors.compute_features`.
     dimension : {None, 2, 3}
         None: 2D when every z is equal (MDAnalysis has no 2D flag).
@@ -70,7 +100,10 @@ class GlassDescriptors(_GlassdynAnalysis):
     results.names : list of str (F)
     results.ids : ndarray (N,)
     results.params : dict
-        The descriptor parameters (from the core's ``FeatureTable.params`` of the first frame).
+        The descriptor parameters (from the core's ``FeatureTable.params`` of the first frame;
+        with ``cutoffs="dataset"`` they hold the cutoff matrix and ``cutoff_method``).
+    results.cutoffs : ndarray (n_types, n_types) or None
+        The data-set cutoffs (``cutoffs="dataset"``), else None.
     """
 
     def __init__(self, atomgroup, potential="auto", lengths=(0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0),
@@ -79,9 +112,28 @@ class GlassDescriptors(_GlassdynAnalysis):
         super().__init__(atomgroup.universe.trajectory, **kwargs)
         self._ag = atomgroup
         self._dimension = dimension
+        self._dataset_cutoffs = isinstance(cutoffs, str) and cutoffs == "dataset"
         self._params = dict(potential=potential, lengths=tuple(float(v) for v in lengths),
                             descriptors=None if descriptors is None else tuple(descriptors),
-                            cutoffs=cutoffs, weighting=weighting)
+                            cutoffs=None if self._dataset_cutoffs else cutoffs, weighting=weighting)
+        self._cutoff_matrix = None
+
+    def _setup_frames(self, trajectory, start=None, stop=None, step=None, frames=None):
+        # Runs once per run(), in the main process and before the frames are split between the
+        # workers (_prepare runs in every worker on its own share): the one place where the
+        # data-set cutoffs can be computed over every frame to analyse.
+        super()._setup_frames(trajectory, start=start, stop=stop, step=step, frames=frames)
+        if not self._dataset_cutoffs:
+            return
+        frames_iter = (self._frame(self._ag) for _ in self._sliced_trajectory)
+        first = next(frames_iter, None)
+        if first is None:
+            return
+        pot = resolve_potential(self._params["potential"], first)
+        cut, info = dataset_cutoffs(itertools.chain([first], frames_iter), pot)
+        self._cutoff_matrix = cut
+        self._params["cutoffs"] = cut
+        self._params["cutoff_info"] = info
 
     def _prepare(self):
         self.results.features = []
@@ -105,6 +157,7 @@ class GlassDescriptors(_GlassdynAnalysis):
         self.results.names = list(self.results.names[0]) if self.results.names else []
         self.results.params = dict(self.results.params[0]) if self.results.params else {}
         self.results.ids = np.asarray(self._ag.ids)
+        self.results.cutoffs = None if self._cutoff_matrix is None else np.asarray(self._cutoff_matrix)
 
     def columns(self, frame_index: int = 0) -> dict:
         """{name: (N,) values} of one analysed frame (for :func:`attach_results`)."""
@@ -113,13 +166,18 @@ class GlassDescriptors(_GlassdynAnalysis):
 
 # ------------------------------------------------------------------------------ propensity
 class Propensity(_GlassdynAnalysis):
-    """Propensity over a set of replica Universes, at every frame (time) of the replicas.
+    """Propensity, F_s(q, t), tau_alpha and bond breaking over a set of replica Universes.
 
     Every replica is one iso-configurational run: a trajectory whose first frame is the
     reference configuration at t = 0 (unwrapped coordinates: open the dumps with
-    :func:`universe_from_dump` ``(path, unwrapped=True)``). All replicas hold the same atoms
-    (matched by id) and the same timesteps. The frames of the first replica drive the analysis;
-    each parallel worker reads the same frame of every replica.
+    :func:`universe_from_dump` ``(path, unwrapped=True, dt=...)``). All replicas hold the same
+    atoms (matched by id) and the same timesteps. The frames of the first replica drive the
+    analysis; each parallel worker reads the same frame of every replica. Every number comes from
+    the core functions that :func:`glassdyn.dynamics.analyze_ensemble` uses
+    (:func:`~glassdyn.dynamics.propensity`, :func:`~glassdyn.dynamics.self_intermediate_scattering`,
+    :func:`~glassdyn.dynamics.tau_alpha`, :func:`~glassdyn.dynamics.bond_breaking`), with the same
+    defaults, so the results equal ``analyze_ensemble`` on the same replicas (to float32 round-off
+    of MDAnalysis' coordinates), with every backend.
 
     Parameters
     ----------
@@ -130,29 +188,50 @@ class Propensity(_GlassdynAnalysis):
     cage_relative : bool or "auto"
         Cage-relative displacements (neighbours at t = 0 within ``cage_cutoff``, default
         1.5 sigma_ab of ``potential``); ``"auto"`` (default): in 2D, not in 3D, as everywhere in
-        glassdyn (:func:`glassdyn.dynamics.default_cage_relative`).
+        glassdyn (:func:`glassdyn.dynamics.default_cage_relative`). F_s follows the same choice.
     absolute : bool
         ``<|dr|>`` instead of ``<|dr|^2>``.
     drift : bool
         Remove each replica's centre-of-mass drift (default True).
     potential : str, optional
-        Sets the default cage cutoff (``"auto"``: by dimension and number of types).
+        Sets the default cage and bond cutoffs (``"auto"``: by dimension and number of types).
     cage_cutoff : float or matrix, optional
+    q : float, optional
+        Wave number of F_s; default the first peak of S(q) of the reference configuration
+        (:func:`glassdyn.dynamics.first_peak_q`), 2 pi if none is found.
+    compute_bond_breaking : bool
+        Also the bond-breaking propensity C_B (default True; cutoffs ``r_in``, ``r_out``,
+        default 1.4 and 1.8 sigma_ab).
+    r_in, r_out : float or matrix, optional
     dt : float
-        MD timestep: ``results.times = step * dt``.
+        MD timestep (LJ units, 0.005 by default): ``results.times = step * dt``. Give the same
+        value to :func:`universe_from_dump` so that MDAnalysis' own ``ts.time`` agrees.
     dimension : {None, 2, 3}
 
     Attributes
     ----------
     results.propensity : ndarray, shape (T, N)
         Rows in frame order, columns in increasing atom id.
+    results.bond_breaking : ndarray, shape (T, N) or None
+        NaN for atoms without a neighbour within ``r_in`` at t = 0.
+    results.fs : ndarray, shape (n_types + 1, T)
+        F_s(q, t): row 0 all particles, row k type k (NaN for an absent type).
+    results.fs_per_replica : ndarray, shape (R, T)
+        F_s of all particles in each replica.
+    results.tau_alpha : ndarray, shape (n_types + 1,)
+        First time F_s falls below 1/e (all particles, then per type; NaN, with a
+        ``RuntimeWarning``, when it is not reached).
+    results.q : float
+    results.column : str
+        The core's name of the propensity kind (``propensity``, ``propensity_cr``, ...).
     results.timesteps, results.times : ndarray (T,)
-    results.ids : ndarray (N,)
+    results.ids, results.types : ndarray (N,)
     results.params : dict
     """
 
     def __init__(self, replicas, *, select: str = "all", cage_relative: bool | str = "auto", absolute: bool = False,
-                 drift: bool = True, potential="auto", cage_cutoff=None, dt: float = 0.005,
+                 drift: bool = True, potential="auto", cage_cutoff=None, q: float | None = None,
+                 compute_bond_breaking: bool = True, r_in=None, r_out=None, dt: float = 0.005,
                  dimension: int | None = None, **kwargs):
         replicas = list(replicas)
         if len(replicas) < 2:
@@ -164,8 +243,11 @@ class Propensity(_GlassdynAnalysis):
         self._dimension = dimension
         if not (isinstance(cage_relative, bool) or cage_relative == "auto"):
             raise InputError(f"cage_relative must be True, False or 'auto', got {cage_relative!r}")
+        if not (float(dt) > 0):
+            raise InputError(f"dt must be a positive MD timestep, got {dt}")
         self._opts = dict(cage_relative=cage_relative, absolute=bool(absolute), drift=bool(drift),
-                          potential=potential, cage_cutoff=cage_cutoff, dt=float(dt))
+                          potential=potential, cage_cutoff=cage_cutoff, q=q,
+                          bond_breaking=bool(compute_bond_breaking), r_in=r_in, r_out=r_out, dt=float(dt))
         n = replicas[0].trajectory.n_frames
         for k, u in enumerate(replicas[1:], start=1):
             if u.trajectory.n_frames != n:
@@ -192,6 +274,28 @@ class Propensity(_GlassdynAnalysis):
                 raise InputError(f"replica {k} has other atom types than replica 0", source=_name(self._replicas[k]),
                                  atom_ids=bad)
 
+    def _setup_frames(self, trajectory, start=None, stop=None, step=None, frames=None):
+        # Once per run(), in the main process, before the frames go to the workers: everything that
+        # depends on the reference configuration alone (dimension, cage operator, q), so that every
+        # worker uses the same values and the main process knows them for _conclude.
+        super()._setup_frames(trajectory, start=start, stop=stop, step=step, frames=frames)
+        u0 = self._replicas[0]
+        u0.trajectory[0]
+        ref = self._reference = self._frame(self._groups()[0])
+        cage = self._opts["cage_relative"]
+        self._cage_flag = default_cage_relative(ref.dimension) if cage == "auto" else bool(cage)
+        self._potential = resolve_potential(self._opts["potential"], ref)
+        self._cage = None
+        if self._cage_flag:
+            self._cage = cage_operator(ref, self._opts["cage_cutoff"], potential=self._potential)
+        if self._opts["q"] is None:
+            try:
+                self._q, self._q_source = first_peak_q(ref), "first peak of S(q) of the reference"
+            except InputError:
+                self._q, self._q_source = DEFAULT_Q, "default 2 pi / sigma_AA"
+        else:
+            self._q, self._q_source = float(self._opts["q"]), "given"
+
     def _prepare(self):
         self._atoms = self._groups()
         origins = []
@@ -199,16 +303,10 @@ class Propensity(_GlassdynAnalysis):
             u.trajectory[0]
             origins.append(self._frame(ag).positions)
         self._origins = np.stack(origins)                      # (R, N, d)
-        u0 = self._replicas[0]
-        u0.trajectory[0]
-        self._reference = self._frame(self._atoms[0])
-        if self._opts["cage_relative"] == "auto":
-            self._opts["cage_relative"] = default_cage_relative(self._reference.dimension)
-        self._cage = None
-        if self._opts["cage_relative"]:
-            pot = resolve_potential(self._opts["potential"], self._reference)
-            self._cage = cage_operator(self._reference, self._opts["cage_cutoff"], potential=pot)
         self.results.propensity = []
+        self.results.bond_breaking = []
+        self.results.fs = []
+        self.results.fs_per_replica = []
         self.results.timesteps = []
 
     def _single_frame(self):
@@ -226,28 +324,79 @@ class Propensity(_GlassdynAnalysis):
                              "replica must be dumped at the same timesteps", frame=k)
         traj = np.stack(pos)[:, None]                           # (R, 1, N, d)
         dr = displacements(traj, self._origins, drift=self._opts["drift"])
+        if self._opts["bond_breaking"]:                         # from plain displacements, as the core does
+            self.results.bond_breaking.append(bond_breaking(self._reference, dr, self._opts["r_in"],
+                                                            self._opts["r_out"], potential=self._potential)[0])
         if self._cage is not None:
             cage_relative(dr, self._cage, out=dr)
         self.results.propensity.append(propensity(dr, absolute=self._opts["absolute"])[0])
+        fs = self_intermediate_scattering(dr, self._q, types=self._reference.types, per_replica=True)
+        self.results.fs.append(fs.mean(axis=0)[:, 0])           # (n_types + 1,)
+        self.results.fs_per_replica.append(fs[:, 0, 0])         # (R,)
         self.results.timesteps.append(int(steps[0]))
 
     def _get_aggregator(self):
-        return ResultsGroup(lookup={"propensity": ResultsGroup.flatten_sequence,
-                                    "timesteps": ResultsGroup.flatten_sequence})
+        return ResultsGroup(lookup={name: ResultsGroup.flatten_sequence
+                                    for name in ("propensity", "bond_breaking", "fs", "fs_per_replica", "timesteps")})
 
     def _conclude(self):
-        n = self._replicas[0].select_atoms(self._select).n_atoms
-        self.results.propensity = (np.stack(self.results.propensity) if self.results.propensity
-                                   else np.zeros((0, n)))
+        atoms = self._groups()[0]
+        n = atoms.n_atoms
+        T = len(self.results.propensity)
+        self.results.propensity = np.stack(self.results.propensity) if T else np.zeros((0, n))
+        bb = self.results.bond_breaking
+        self.results.bond_breaking = (np.stack(bb) if bb else np.zeros((0, n))) if self._opts["bond_breaking"] else None
+        ntypes = int(np.max(_int_types(atoms))) if n else 0
+        self.results.fs = np.stack(self.results.fs, axis=1) if T else np.zeros((ntypes + 1, 0))
+        R = len(self._replicas)
+        self.results.fs_per_replica = (np.stack(self.results.fs_per_replica, axis=1) if T else np.zeros((R, 0)))
         self.results.timesteps = np.asarray(self.results.timesteps, dtype=np.int64)
         self.results.times = self.results.timesteps * self._opts["dt"]
-        self.results.ids = np.sort(np.asarray(self._replicas[0].select_atoms(self._select).ids))
-        self.results.params = dict(self._opts, n_replicas=len(self._replicas),
+        self.results.ids = np.asarray(atoms.ids)
+        self.results.types = _int_types(atoms)
+        self.results.tau_alpha = np.array([tau_alpha(self.results.times, row) if np.all(np.isfinite(row)) and T
+                                           else np.nan for row in self.results.fs])
+        cage = self._cage_flag
+        self.results.q = float(self._q)
+        self.results.column = propensity_column(cage, self._opts["absolute"])
+        self.results.params = dict(self._opts, cage_relative=cage, n_replicas=R, dimension=self._reference.dimension,
+                                   q=self.results.q, q_source=self._q_source,
+                                   fs_cage_relative=cage, tau_alpha_level=float(1.0 / np.e),
                                    sources=[_name(u) for u in self._replicas], glassdyn_version=glassdyn_version())
 
     def columns(self, frame_index: int = -1) -> dict:
-        """{"Propensity": (N,)} at one analysed time (rows in increasing atom id)."""
-        return {"Propensity": self.results.propensity[frame_index]}
+        """Per-atom results at one analysed time (rows in increasing atom id), named after the kind.
+
+        ``{"Propensity_CR": (N,)}`` for the cage-relative propensity (2D default), ``Propensity``
+        for the plain one (3D default), ``..._Abs`` for ``<|dr|>`` (:func:`propensity_attribute`),
+        and ``Bond_Breaking`` when it was computed.
+        """
+        out = {propensity_attribute(self.results.column): self.results.propensity[frame_index]}
+        if self.results.bond_breaking is not None:
+            out["Bond_Breaking"] = self.results.bond_breaking[frame_index]
+        return out
+
+    def to_result(self) -> PropensityResult:
+        """The results as the core's :class:`~glassdyn.dynamics.PropensityResult` (what
+        :func:`glassdyn.dynamics.analyze_ensemble` returns), e.g. for
+        :func:`glassdyn.adapters.xarray_io.propensity_dataset`."""
+        if not hasattr(self.results, "column"):
+            raise GlassdynError("run the analysis first (analysis.run())")
+        r = self.results
+        return PropensityResult(times=np.asarray(r.times, dtype=float), timesteps=np.asarray(r.timesteps),
+                                ids=np.asarray(r.ids), types=np.asarray(r.types), propensity=r.propensity,
+                                bond_breaking=r.bond_breaking, fs=r.fs, fs_per_replica=r.fs_per_replica,
+                                tau_alpha=r.tau_alpha, q=float(r.q),
+                                params=dict(r.params, absolute=self._opts["absolute"],
+                                            bond_breaking=r.bond_breaking is not None, n_times=len(r.times),
+                                            n_atoms=len(r.ids)))
+
+
+def _int_types(atoms) -> np.ndarray:
+    """Integer types of an AtomGroup as glassdyn reads them (numeric names keep their value)."""
+    from ..adapters.mdanalysis_data import types_to_int
+
+    return types_to_int(atoms.types)[0]
 
 
 # ------------------------------------------------------------------------------ prediction

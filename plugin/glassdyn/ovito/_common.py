@@ -1,4 +1,4 @@
-"""Helpers shared by the glassdyn OVITO modifiers (translation, errors, caching).
+"""Helpers shared by the glassdyn OVITO modifiers (translation, errors, caching, names).
 
 Nothing here computes physics: frames are translated by :mod:`glassdyn.adapters.ovito_data`
 and results come from the core.
@@ -6,7 +6,11 @@ and results come from the core.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import os
+import sys
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 
@@ -14,8 +18,9 @@ import numpy as np
 
 from ..errors import GlassdynError
 
-__all__ = ["glassdyn_errors", "frame_from_data", "attach", "ovito_name", "ResultCache", "parse_floats", "parse_names",
-           "content_key"]
+__all__ = ["glassdyn_errors", "frame_from_data", "attach", "ovito_name", "ResultCache", "SHARED_CACHE",
+           "DEFAULT_CACHE_BYTES", "set_cache_limit", "nbytes_of", "parse_floats", "parse_names", "content_key",
+           "propensity_property_name", "match_properties", "scalar_property_filter"]
 
 
 @contextlib.contextmanager
@@ -121,6 +126,36 @@ def parse_names(text: str) -> tuple[str, ...] | None:
     return names or None
 
 
+def scalar_property_filter(container, prop) -> bool:
+    """``PropertyReference`` filter: list only scalar (one-component) properties."""
+    return getattr(prop, "component_count", 1) == 1
+
+
+def match_properties(patterns, available) -> list[str]:
+    """Property names matching comma-separated names or shell-style patterns, in ``available`` order
+    for a pattern and as given for a plain name (``Theta_*, rho_L2_0``; ``.`` in a name may be
+    given as OVITO's ``_``).
+
+    Raises
+    ------
+    GlassdynError
+        A name or pattern that matches no property (the message lists the available ones).
+    """
+    import fnmatch
+
+    out: list[str] = []
+    for pat in patterns:
+        name = ovito_name(pat)
+        if any(ch in name for ch in "*?["):
+            hits = [a for a in available if fnmatch.fnmatchcase(a, name)]
+        else:
+            hits = [name] if name in available else []
+        if not hits:
+            raise GlassdynError(f"no particle property matches '{pat}' (have: {', '.join(available)})")
+        out.extend(h for h in hits if h not in out)
+    return out
+
+
 def content_key(*arrays: Iterable, params=()) -> str:
     """A digest of arrays and parameters, used as a cache key (changes when the data change)."""
     h = hashlib.blake2b(digest_size=16)
@@ -136,33 +171,133 @@ def content_key(*arrays: Iterable, params=()) -> str:
     return h.hexdigest()
 
 
+#: Byte budget of :data:`SHARED_CACHE` (256 MiB; ``GLASSDYN_OVITO_CACHE_MB`` overrides it).
+DEFAULT_CACHE_BYTES = int(float(os.environ.get("GLASSDYN_OVITO_CACHE_MB", "256")) * 2 ** 20)
+
+
+def nbytes_of(obj, _seen: set | None = None) -> int:
+    """Estimated memory held by a cached result: numpy buffers plus a small overhead per object.
+
+    Walks tuples, lists, dicts, dataclasses and objects with a ``__dict__`` (``FeatureTable``,
+    ``PropensityResult``, ``ImbalancePlane``...); each object is counted once.
+    """
+    seen = set() if _seen is None else _seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        base = obj.base if isinstance(obj.base, np.ndarray) else None
+        return 112 + (nbytes_of(base, seen) if base is not None else int(obj.nbytes))
+    if isinstance(obj, (str, bytes, int, float, bool, type(None))):
+        return sys.getsizeof(obj)
+    if isinstance(obj, dict):
+        return sys.getsizeof(obj) + sum(nbytes_of(k, seen) + nbytes_of(v, seen) for k, v in obj.items())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return sys.getsizeof(obj) + sum(nbytes_of(v, seen) for v in obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return 64 + sum(nbytes_of(getattr(obj, f.name), seen) for f in dataclasses.fields(obj))
+    if hasattr(obj, "__dict__"):
+        return 64 + nbytes_of(vars(obj), seen)
+    return sys.getsizeof(obj)
+
+
 class ResultCache:
-    """A small least-recently-used cache of results keyed by :func:`content_key`.
+    """A least-recently-used cache of results bounded by the memory they hold (bytes).
 
     OVITO evaluates a pipeline again when the user scrubs the timeline, changes a downstream
-    modifier or renders; the key holds the input data and every parameter, so a hit is always
-    the result the core would return again.
+    modifier or renders; a key made with :func:`content_key` holds the input data and every
+    parameter, so a hit is always the result the core would return again. Results are sized
+    with :func:`nbytes_of`; the least recently used ones are dropped as soon as the total would
+    exceed ``max_bytes``, and a single result larger than the budget is not stored at all. So
+    the cache never holds more than ``max_bytes``, however long OVITO runs.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Memory budget (bytes).
+    name : str
+        For ``repr``.
     """
 
-    def __init__(self, maxsize: int = 16):
-        self.maxsize = int(maxsize)
-        self._store: OrderedDict[str, object] = OrderedDict()
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES, name: str = ""):
+        self.max_bytes = int(max_bytes)
+        self.name = name
+        self._store: OrderedDict[str, tuple[object, int]] = OrderedDict()
+        self._lock = threading.RLock()
+        self.nbytes = 0
         self.hits = 0
         self.misses = 0
+        self.rejected = 0
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def __contains__(self, key) -> bool:
+        return key in self._store
+
+    def __repr__(self) -> str:
+        return (f"ResultCache({self.name!r}: {len(self)} results, {self.nbytes / 2 ** 20:.1f} of "
+                f"{self.max_bytes / 2 ** 20:.1f} MiB, {self.hits} hits, {self.misses} misses)")
 
     def get(self, key: str):
-        if key in self._store:
-            self._store.move_to_end(key)
-            self.hits += 1
-            return self._store[key]
-        self.misses += 1
-        return None
+        """The stored result for ``key`` (and mark it recently used), or None."""
+        with self._lock:
+            if key in self._store:
+                self._store.move_to_end(key)
+                self.hits += 1
+                return self._store[key][0]
+            self.misses += 1
+            return None
 
-    def put(self, key: str, value) -> None:
-        self._store[key] = value
-        self._store.move_to_end(key)
-        while len(self._store) > self.maxsize:
-            self._store.popitem(last=False)
+    def put(self, key: str, value) -> bool:
+        """Store ``value``; returns False when it alone exceeds the budget (then nothing is kept)."""
+        size = nbytes_of(value)
+        with self._lock:
+            if key in self._store:
+                self.nbytes -= self._store.pop(key)[1]
+            if size > self.max_bytes:
+                self.rejected += 1
+                return False
+            self._store[key] = (value, size)
+            self.nbytes += size
+            self._evict()
+            return True
+
+    def _evict(self) -> None:
+        while self.nbytes > self.max_bytes and self._store:
+            _, (_, size) = self._store.popitem(last=False)
+            self.nbytes -= size
+
+    def resize(self, max_bytes: int) -> None:
+        """Change the budget, dropping the least recently used results that no longer fit."""
+        with self._lock:
+            self.max_bytes = int(max_bytes)
+            self._evict()
 
     def clear(self) -> None:
-        self._store.clear()
+        with self._lock:
+            self._store.clear()
+            self.nbytes = 0
+
+
+#: The one cache of per-frame results that every glassdyn modifier shares (descriptors, graph
+#: metrics, predictions, imbalance planes): 256 MiB in all, whatever the number of pipelines.
+#: Whole-trajectory results (the Dynamic propensity ensemble) live in OVITO's own per-pipeline
+#: ``data_cache`` instead, which OVITO empties when a parameter or the input changes and frees
+#: with the pipeline.
+SHARED_CACHE = ResultCache(DEFAULT_CACHE_BYTES, name="glassdyn OVITO modifiers")
+
+
+def set_cache_limit(megabytes: float) -> None:
+    """Set the memory budget of :data:`SHARED_CACHE` (MiB; 0 disables caching)."""
+    SHARED_CACHE.resize(int(float(megabytes) * 2 ** 20))
+
+
+def propensity_property_name(column: str) -> str:
+    """OVITO property name of a propensity kind: ``propensity`` -> ``Propensity`` (plain
+    ``<|dr|^2>``), ``propensity_cr`` -> ``Propensity CR`` (cage-relative), ``propensity_abs`` ->
+    ``Propensity Abs`` (``<|dr|>``), ``propensity_cr_abs`` -> ``Propensity CR Abs``."""
+    parts = str(column).split("_")
+    if parts[0] != "propensity":
+        raise ValueError(f"not a propensity column name: {column!r}")
+    return " ".join(["Propensity"] + [p.upper() if p == "cr" else p.capitalize() for p in parts[1:]])

@@ -19,12 +19,13 @@ from traits.api import Bool, Enum, Float, Str
 
 from ..descriptors import compute_features
 from ..potentials import PRESETS
-from ._common import (ResultCache, attach, content_key, frame_from_data, glassdyn_errors, ovito_name, parse_floats,
+from ._common import (SHARED_CACHE, attach, content_key, frame_from_data, glassdyn_errors, ovito_name, parse_floats,
                       parse_names)
 
 __all__ = ["GlassDescriptorsModifier"]
 
-_CACHE = ResultCache(maxsize=16)
+#: the shared, byte-bounded cache of every glassdyn modifier (see ``_common.SHARED_CACHE``)
+_CACHE = SHARED_CACHE
 
 
 class GlassDescriptorsModifier(ModifierInterface):
@@ -67,7 +68,7 @@ class GlassDescriptorsModifier(ModifierInterface):
         with glassdyn_errors("Glass descriptors"):
             params = self._params()
             fr = frame_from_data(data, force_2d=self.force_2d, index=frame)
-            key = content_key(fr.positions, fr.types, fr.ids, fr.box.matrix, params=sorted(params.items(), key=str))
+            key = content_key(fr.positions, fr.types, fr.ids, fr.box.matrix, params=("descriptors", sorted(params.items(), key=str)))
             table = _CACHE.get(key)
             if table is None:
                 yield "Glass descriptors: computing"

@@ -13,11 +13,12 @@ from ovito.data import DataCollection
 from ovito.pipeline import ModifierInterface
 from traits.api import Bool, Int
 
-from ._common import ResultCache, attach, content_key, frame_from_data, glassdyn_errors
+from ._common import SHARED_CACHE, attach, content_key, frame_from_data, glassdyn_errors
 
 __all__ = ["GlassGraphModifier"]
 
-_CACHE = ResultCache(maxsize=32)
+#: the shared, byte-bounded cache of every glassdyn modifier (see ``_common.SHARED_CACHE``)
+_CACHE = SHARED_CACHE
 
 
 class GlassGraphModifier(ModifierInterface):
@@ -53,7 +54,7 @@ class GlassGraphModifier(ModifierInterface):
                 raise ValueError(f"no particle of type {self.b_type} (types present: {present}); set the "
                                  "edge-sending type to the small species")
             params = (self.b_type, self.a_type, self.n_neighbors)
-            key = content_key(fr.positions, fr.types, fr.box.matrix, params=params)
+            key = content_key(fr.positions, fr.types, fr.box.matrix, params=("graph", params))
             gm = _CACHE.get(key)
             if gm is None:
                 gm = graph_metrics(fr, b_type=self.b_type, a_type=self.a_type, n_neighbors=self.n_neighbors)

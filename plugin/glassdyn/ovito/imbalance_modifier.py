@@ -1,6 +1,7 @@
 """OVITO modifier "Information imbalance": the imbalance plane of per-particle features vs a target.
 
-For every feature X_j (a particle property) and the target p (default ``Propensity``), the
+For every feature X_j (a particle property) and the target p (a property picked in the panel;
+by default the one the "Dynamic propensity" modifier upstream added, e.g. ``Propensity CR``), the
 modifier computes ``Delta(X_j -> p)`` and ``Delta(p -> X_j)`` with
 :func:`glassdyn.imbalance.imbalance_plane` (features and target z-scored within the
 configuration) and outputs two data tables that OVITO's data inspector shows and plots:
@@ -10,27 +11,32 @@ configuration) and outputs two data tables that OVITO's data inspector shows and
 ``information-imbalance-features``
     bar chart of ``Delta(X -> p)`` with the feature names as labels, and ``Delta(p -> X)``.
 
-The features are the properties listed in ``features`` or, when that is empty, the ones the
-"Glass descriptors" modifier added upstream (its ``GlassDescriptors.names`` attribute). The
-best feature and its imbalance are also stored as global attributes
-(``InformationImbalance.best_feature``, ``InformationImbalance.best_delta``).
+The features are the properties listed in ``features`` (names or shell-style patterns such as
+``Theta_*``; OVITO has no multi-property picker) or, when that is empty, the ones the "Glass
+descriptors" modifier added upstream (its ``GlassDescriptors.names`` attribute). The best
+feature and its imbalance are also stored as global attributes
+(``InformationImbalance.best_feature``, ``InformationImbalance.best_delta``,
+``InformationImbalance.target``).
 """
 from __future__ import annotations
 
 import numpy as np
 from ovito.data import DataCollection, DataTable, ElementType
 from ovito.pipeline import ModifierInterface
+from ovito.traits import PropertyReference
 from traits.api import Enum, Int, Str
 
 from ..errors import GlassdynError, InputError
-from ._common import ResultCache, content_key, glassdyn_errors, ovito_name, parse_names
+from ._common import (SHARED_CACHE, content_key, glassdyn_errors, match_properties, ovito_name, parse_names,
+                      scalar_property_filter)
 
 __all__ = ["InformationImbalanceModifier", "PLANE_TABLE", "FEATURE_TABLE"]
 
 PLANE_TABLE = "information-imbalance-plane"
 FEATURE_TABLE = "information-imbalance-features"
 
-_CACHE = ResultCache(maxsize=16)
+#: the shared, byte-bounded cache of every glassdyn modifier (see ``_common.SHARED_CACHE``)
+_CACHE = SHARED_CACHE
 
 
 class InformationImbalanceModifier(ModifierInterface):
@@ -38,30 +44,45 @@ class InformationImbalanceModifier(ModifierInterface):
 
     Parameters (traits)
     -------------------
-    target : str
-        Particle property holding the target (``Propensity`` by default).
+    target : str (property picker)
+        Particle property holding the target. Empty (default): the property the "Dynamic
+        propensity" modifier upstream wrote (its ``Propensity.property`` attribute, e.g.
+        ``Propensity CR`` in 2D), else ``Propensity``.
     features : str
-        Comma-separated particle properties; empty = those added by "Glass descriptors".
-    ties : {"strict", "average", "random"}
+        Comma-separated particle properties or shell-style patterns (``Theta_*, rho_L2_0``);
+        empty = those added by "Glass descriptors".
+    ties : {"average", "strict", "random"}
         Rank rule for ties (see :mod:`glassdyn.imbalance`).
     seed : int
         Seed of the random tie rules.
     """
 
-    target = Str("Propensity", label="Target property")
-    features = Str("", label="Feature properties (comma-separated; empty = from Glass descriptors)")
+    target = PropertyReference(default_value="", filter=scalar_property_filter,
+                               mode=PropertyReference.Mode.Properties,
+                               label="Target property (empty: the Dynamic propensity output)")
+    features = Str("", label="Feature properties (names or patterns like Theta_*; empty = from Glass descriptors)")
     ties = Enum("average", "strict", "random", label="Tie rule for ranks")
     seed = Int(0, label="Random seed (random tie rule)")
 
-    def _feature_names(self, data) -> list[str]:
+    def _target_name(self, data) -> str:
+        if self.target:
+            return ovito_name(self.target)
+        return str(data.attributes.get("Propensity.property", "Propensity"))
+
+    def _feature_names(self, data, available) -> list[str]:
         names = parse_names(self.features)
         if names is None:
             listed = str(data.attributes.get("GlassDescriptors.names", ""))
             names = tuple(n for n in listed.split(",") if n)
-        if not names:
-            raise GlassdynError("no features: insert the 'Glass descriptors' modifier before this one, or list "
-                                "feature properties in 'Feature properties'")
-        return [ovito_name(n) for n in names]
+            if not names:
+                raise GlassdynError("no features: insert the 'Glass descriptors' modifier before this one, or list "
+                                    "feature properties (or patterns such as Theta_*) in 'Feature properties'")
+            missing = [n for n in names if n not in available]
+            if missing:
+                raise GlassdynError(f"missing feature properties: {', '.join(missing)}; insert 'Glass descriptors' "
+                                    "upstream or fix the list")
+            return list(names)
+        return match_properties(names, available)
 
     def modify(self, data: DataCollection, *, frame: int, **kwargs):
         from ..imbalance import imbalance_plane
@@ -72,16 +93,15 @@ class InformationImbalanceModifier(ModifierInterface):
             if parts is None or parts.count == 0:
                 raise GlassdynError("the pipeline holds no particles")
             available = list(parts.keys())
-            target = ovito_name(self.target)
+            target = self._target_name(data)
             if target not in available:
-                raise InputError(f"no particle property '{self.target}' to use as target (have: "
+                raise InputError(f"no particle property '{target}' to use as target (have: "
                                  f"{', '.join(available)}); compute it first, e.g. with the 'Dynamic propensity' "
-                                 "modifier or by loading a dump with a Propensity column", frame=frame)
-            names = self._feature_names(data)
-            missing = [n for n in names if n not in available]
-            if missing:
-                raise InputError(f"missing feature properties: {', '.join(missing)}; insert 'Glass descriptors' "
-                                 "upstream or fix the list", frame=frame)
+                                 "modifier, load a dump with a propensity column, or pick the target property",
+                                 frame=frame)
+            names = [n for n in self._feature_names(data, available) if n != target]
+            if not names:
+                raise GlassdynError("no features left once the target is excluded")
             cols = []
             for n in names:
                 col = np.asarray(parts[n], dtype=float)
@@ -93,7 +113,7 @@ class InformationImbalanceModifier(ModifierInterface):
             p = np.asarray(parts[target], dtype=float)
             if p.ndim != 1:
                 raise InputError(f"target property '{target}' must be a scalar property", frame=frame)
-            key = content_key(X, p, params=(tuple(names), self.ties, self.seed))
+            key = content_key(X, p, params=("imbalance", tuple(names), self.ties, self.seed))
             plane = _CACHE.get(key)
             if plane is None:
                 yield f"Information imbalance: {len(names)} features"
@@ -119,4 +139,5 @@ class InformationImbalanceModifier(ModifierInterface):
             best = int(np.argmin(fwd))
             data.attributes["InformationImbalance.best_feature"] = names[best]
             data.attributes["InformationImbalance.best_delta"] = float(fwd[best])
+            data.attributes["InformationImbalance.target"] = target
         yield 1.0

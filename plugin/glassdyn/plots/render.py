@@ -4,7 +4,10 @@ It colours and draws what the core computed; it never computes physics itself.
 
 * :func:`render_property` renders one per-atom column of a LAMMPS dump (or of a
   :class:`~glassdyn.frame.Frame`) with OVITO: colour coding with a gradient, a colour legend,
-  top view for 2D systems. OpenGL renderer (headless through Vulkan/Mesa), Tachyon as fallback.
+  top view for 2D systems. OpenGL renderer (headless through Vulkan/Mesa), Tachyon as fallback;
+  both need a working Vulkan driver. ``renderer="matplotlib"`` (or ``fallback="matplotlib"``,
+  what ``glassdyn render`` uses) draws the same map with matplotlib discs instead, as the demo
+  does on a machine without Vulkan.
 * :func:`frame_to_datacollection` builds the OVITO ``DataCollection`` of a frame.
 * :func:`side_by_side_images` puts rendered PNGs next to each other.
 * matplotlib maps of true vs predicted values: :func:`glassdyn.plots.learn.propensity_maps`.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,7 +30,20 @@ from ..errors import GlassdynError, InputError
 from ..frame import Frame
 from ._base import new_figure, parse_size, save_figure
 
-__all__ = ["render_property", "frame_to_datacollection", "side_by_side_images", "find_property", "OVITO_GRADIENTS"]
+__all__ = ["render_property", "frame_to_datacollection", "side_by_side_images", "find_property", "OVITO_GRADIENTS",
+           "RENDERERS", "RendererFallbackWarning", "matplotlib_property_map"]
+
+#: ``renderer`` values of :func:`render_property`
+RENDERERS = ("auto", "opengl", "tachyon", "matplotlib")
+
+#: what to do when OVITO cannot render (no Vulkan driver): the hint every message gives
+_VULKAN_HINT = ("OVITO's renderers (OpenGL and Tachyon alike) need a working Vulkan driver: on a headless "
+                "Linux machine install libvulkan1 and mesa-vulkan-drivers (Debian/Ubuntu), or draw the picture "
+                "with matplotlib (--renderer matplotlib)")
+
+
+class RendererFallbackWarning(UserWarning):
+    """OVITO could not render; the picture was drawn with matplotlib instead."""
 
 #: colour-map names that OVITO provides natively (others are built from matplotlib)
 OVITO_GRADIENTS = {
@@ -48,7 +65,8 @@ def find_property(available: Sequence[str], name: str, *, source: str | None = N
 
     OVITO cannot store '.' in a property name and its dump reader writes column names in lower
     case with '_' for punctuation (``Theta_L2.0`` becomes ``theta_l2_0``); spaces and
-    underscores are interchangeable (``Predicted Propensity`` / ``Predicted_Propensity``).
+    underscores are interchangeable (``Predicted Propensity`` / ``Predicted_Propensity``), and
+    OVITO's exporter's ``PropensityCR`` matches ``Propensity CR`` when nothing else does.
 
     Parameters
     ----------
@@ -74,6 +92,11 @@ def find_property(available: Sequence[str], name: str, *, source: str | None = N
     matches = [a for a in available if _normalise(a) == key]
     if len(matches) >= 1:
         return matches[0]
+    # OVITO's dump exporter drops spaces (``Propensity CR`` -> ``PropensityCR``): compare the
+    # alphanumerics alone, accepted only when that still names one property
+    squeezed = [a for a in available if _normalise(a).replace("_", "") == key.replace("_", "")]
+    if len(squeezed) == 1:
+        return squeezed[0]
     raise InputError(f"no per-atom property '{name}'; available: {', '.join(available) or 'none'}. "
                      "Compute it first (e.g. `glassdyn describe` or `glassdyn predict`) or pick one of these",
                      source=source, frame=frame)
@@ -166,7 +189,8 @@ def _gradient(cmap: str, workdir: str):
 def render_property(source, property: str, png: str | os.PathLike, *, frame: int = 0, cmap: str = "viridis",
                     size=(800, 600), value_range: tuple[float, float] | None = None,
                     dimension: int | None = None, radii: Mapping[int, float] | float | None = None,
-                    title: str | None = None, renderer: str = "auto", background=(1.0, 1.0, 1.0)) -> Path:
+                    title: str | None = None, renderer: str = "auto", background=(1.0, 1.0, 1.0),
+                    fallback: str | None = None) -> Path:
     """Render one per-atom property as a colour map with OVITO and save a PNG.
 
     Parameters
@@ -193,10 +217,16 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
         Display radii in length units (0.5 by default).
     title : str, optional
         Legend title (the property name by default).
-    renderer : {"auto", "opengl", "tachyon"}
-        ``auto`` tries OpenGL (headless through Vulkan) and falls back to Tachyon.
+    renderer : {"auto", "opengl", "tachyon", "matplotlib"}
+        ``auto`` tries OVITO's OpenGL renderer (headless through Vulkan) and then Tachyon;
+        ``matplotlib`` draws discs with matplotlib (no OVITO, no Vulkan; 3D frames are projected
+        on the x-y plane).
     background : RGB tuple
         Background colour, components in [0, 1].
+    fallback : {None, "matplotlib"}
+        What to do when OVITO cannot render (typically no Vulkan driver): raise (None, the
+        default) or draw with matplotlib, with a :class:`RendererFallbackWarning` giving OVITO's
+        reason.
 
     Returns
     -------
@@ -207,11 +237,13 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
     ------
     InputError
         Missing file or property (the message lists the available properties).
+    GlassdynError
+        OVITO could not render and there is no fallback; the message says what to install.
     """
-    from ovito.modifiers import ColorCodingModifier
-    from ovito.pipeline import Pipeline, StaticSource
-    from ovito.vis import ColorLegendOverlay, OpenGLRenderer, ParticlesVis, TachyonRenderer, Viewport
-
+    if renderer not in RENDERERS:
+        raise GlassdynError(f"unknown renderer '{renderer}'; use {', '.join(RENDERERS)}")
+    if fallback not in (None, "matplotlib"):
+        raise GlassdynError(f"unknown fallback '{fallback}'; use None or 'matplotlib'")
     width, height = parse_size(size)
     fr = _load_frame(source, frame, dimension)
     name = find_property(list(fr.properties), property, source=fr.source, frame=fr.index)
@@ -226,12 +258,49 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
         else (float(value_range[0]), float(value_range[1]))
     if hi <= lo:
         hi = lo + 1e-12
+    final = Path(png)
+    draw = dict(cmap=cmap, size=(width, height), value_range=(lo, hi), radii=radii, title=title or name,
+                background=background)
+    if renderer == "matplotlib":
+        return matplotlib_property_map(fr, values, final, **draw)
+    try:
+        return _render_ovito(fr, name, values, final, width, height, lo, hi, cmap, radii, title, renderer,
+                             background)
+    except ModuleNotFoundError as exc:
+        if exc.name != "ovito" and not str(exc.name or "").startswith("ovito."):
+            raise
+        if fallback != "matplotlib":
+            raise GlassdynError(f"rendering {final} with OVITO needs the ovito package, which is not installed: "
+                                "pip install 'glassdyn[ovito]', or use --renderer matplotlib") from None
+        warnings.warn(f"OVITO is not installed; drew {final} with matplotlib", RendererFallbackWarning, stacklevel=2)
+        return matplotlib_property_map(fr, values, final, **draw)
+    except _OvitoRenderError as exc:
+        if fallback != "matplotlib":
+            raise GlassdynError(f"OVITO could not render {final}: {exc}. {_VULKAN_HINT}") from exc.__cause__
+        warnings.warn(f"OVITO could not render {final} ({_first_line(exc)}); drew it with matplotlib instead. "
+                      f"{_VULKAN_HINT.split(', or draw')[0]}", RendererFallbackWarning, stacklevel=2)
+        return matplotlib_property_map(fr, values, final, **draw)
+
+
+class _OvitoRenderError(Exception):
+    """OVITO failed in every renderer tried (the message is OVITO's last error)."""
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _render_ovito(fr, name, values, final, width, height, lo, hi, cmap, radii, title, renderer, background):
+    from ovito.modifiers import ColorCodingModifier
+    from ovito.pipeline import Pipeline, StaticSource
+    from ovito.vis import ColorLegendOverlay, OpenGLRenderer, ParticlesVis, TachyonRenderer, Viewport
+
     data = frame_to_datacollection(fr, radii)
     ovname = _ovito_name(name)
     is2d = fr.dimension == 2
 
     data.particles_.vis.shape = ParticlesVis.Shape.Circle if is2d else ParticlesVis.Shape.Sphere
-    final = Path(png)
     pipeline = Pipeline(source=StaticSource(data=data))
     with atomic_path(final, suffix=final.suffix or ".png", parents=True) as tmp, \
             tempfile.TemporaryDirectory() as workdir:
@@ -249,8 +318,6 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
                 format_string="%.3g"))
             choices = {"opengl": [OpenGLRenderer], "tachyon": [TachyonRenderer],
                        "auto": [OpenGLRenderer, TachyonRenderer]}
-            if renderer not in choices:
-                raise GlassdynError(f"unknown renderer '{renderer}'; use auto, opengl or tachyon")
             last_error = None
             for cls in choices[renderer]:
                 try:
@@ -261,12 +328,75 @@ def render_property(source, property: str, png: str | os.PathLike, *, frame: int
                 except Exception as exc:  # OpenGL may be unavailable on a headless machine
                     last_error = exc
             if last_error is not None:
-                raise GlassdynError(f"OVITO could not render {final}: {last_error}. On a headless Linux "
-                                    "machine install libvulkan1 and mesa-vulkan-drivers, or use "
-                                    "--renderer tachyon") from last_error
+                raise _OvitoRenderError(str(last_error).strip().rstrip(".")) from last_error
         finally:
             pipeline.remove_from_scene()
     return final
+
+
+# ----------------------------------------------------------------------------- matplotlib rendering
+def matplotlib_property_map(frame: Frame, values, png: str | os.PathLike, *, cmap: str = "viridis", size=(800, 600),
+                            value_range: tuple[float, float] | None = None,
+                            radii: Mapping[int, float] | float | None = None, title: str | None = None,
+                            background=(1.0, 1.0, 1.0)) -> Path:
+    """A per-atom property map drawn with matplotlib: discs of the display radius, coloured by value.
+
+    The picture :func:`render_property` draws without OVITO (``renderer="matplotlib"``, or as the
+    fallback when OVITO cannot render): top view of the box (3D frames projected on x-y), the
+    cell outline and a colour bar.
+
+    Parameters
+    ----------
+    frame : Frame
+    values : array_like, shape (N,)
+        One value per atom (NaN drawn grey).
+    png : path
+        Output image (written atomically).
+    cmap, size, value_range, radii, title, background
+        As in :func:`render_property`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from matplotlib.collections import EllipseCollection
+    from matplotlib.colors import Normalize
+
+    from ._base import colormap
+
+    vals = np.asarray(values, dtype=float)
+    if vals.shape != (frame.n_atoms,):
+        raise InputError(f"{vals.shape} values for {frame.n_atoms} atoms", source=frame.source, frame=frame.index)
+    finite = np.isfinite(vals)
+    lo, hi = value_range if value_range is not None else (float(np.nanmin(vals)), float(np.nanmax(vals)))
+    if not hi > lo:
+        hi = lo + 1e-12
+    if isinstance(radii, Mapping):
+        r = np.array([float(radii.get(int(t), 0.5)) for t in frame.types])
+    else:
+        r = np.full(frame.n_atoms, 0.5 if radii is None else float(radii))
+    xy = frame.positions[:, :2]
+    cm = colormap(cmap).with_extremes(bad=(0.6, 0.6, 0.6))
+    norm = Normalize(lo, hi)
+    fig = new_figure(size, layout="constrained")
+    fig.set_facecolor(tuple(background))
+    ax = fig.add_subplot(1, 1, 1)
+    coll = EllipseCollection(2 * r, 2 * r, np.zeros_like(r), units="xy", offsets=xy, offset_transform=ax.transData,
+                             cmap=cm, norm=norm, linewidths=0)
+    coll.set_array(np.where(finite, vals, np.nan))
+    ax.add_collection(coll)
+    m = frame.box.matrix
+    o = frame.box.origin[:2]
+    corners = np.array([o, o + m[0, :2], o + m[0, :2] + m[1, :2], o + m[1, :2], o])
+    ax.plot(corners[:, 0], corners[:, 1], color="0.3", lw=0.8)
+    pad = float(r.max())
+    ax.set_xlim(corners[:, 0].min() - pad, corners[:, 0].max() + pad)
+    ax.set_ylim(corners[:, 1].min() - pad, corners[:, 1].max() + pad)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    bar = fig.colorbar(coll, ax=ax, shrink=0.8)
+    bar.set_label(title or "")
+    return save_figure(fig, png, facecolor=tuple(background))
 
 
 # ----------------------------------------------------------------------------- composing pictures
