@@ -23,11 +23,14 @@ from __future__ import annotations
 import importlib
 
 from ._util import glassdyn_version
-from .descriptors import FeatureTable, compute_features
 from .errors import GlassdynError, InputError
 from .frame import Box, Frame
-from .neighbors import NeighborList, neighbor_list
-from .potentials import PRESETS, PairPotential, get_potential
+
+#: Names re-exported from core modules, imported on first use: ``import glassdyn`` (every
+#: ``glassdyn`` command, ``--help`` and a usage error included) does not pay for scipy.spatial.
+_LAZY_NAMES = {"FeatureTable": "descriptors", "compute_features": "descriptors", "NeighborList": "neighbors",
+               "neighbor_list": "neighbors", "PRESETS": "potentials", "PairPotential": "potentials",
+               "get_potential": "potentials"}
 
 __version__ = glassdyn_version()
 
@@ -43,6 +46,10 @@ __all__ = ["Box", "Frame", "FeatureTable", "compute_features", "NeighborList", "
 
 
 def __getattr__(name: str):
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY_NAMES[name]}"), name)
+        globals()[name] = value
+        return value
     if name in CORE_MODULES or name in SUBPACKAGES:
         try:
             module = importlib.import_module(f"{__name__}.{name}")
@@ -56,4 +63,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(CORE_MODULES) | set(SUBPACKAGES))
+    return sorted(set(globals()) | set(_LAZY_NAMES) | set(CORE_MODULES) | set(SUBPACKAGES))

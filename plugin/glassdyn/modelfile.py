@@ -24,8 +24,13 @@ then the one-hot type columns; with ``"separate"`` every type ``k`` (its index i
 Loading is safe by construction:
 
 * no pickle anywhere: JSON is parsed with :mod:`json`, arrays with ``allow_pickle=False``;
-* any other zip member (e.g. a pickle someone slipped in) is refused before anything is read,
-  and the skops members must be exactly those ``meta.json`` declares;
+* any other zip member (e.g. a pickle someone slipped in) or a member present twice is refused
+  before anything is read, and the skops members must be exactly those ``meta.json`` declares
+  (a ``model.skops`` inside a linear model is refused, not ignored);
+* a damaged file (truncated, bad zip data, a member that is not what its name says, fields of the
+  wrong type in ``meta.json``, arrays that are missing, extra, of the wrong shape or not finite)
+  is refused with :class:`~glassdyn.errors.InputError` naming the file and the member: nothing
+  in the file is ignored silently;
 * the skops part is checked twice before it is loaded: every type named in its schema must be
   on :data:`ALLOWED_TYPES` (scikit-learn MLP/GP classes, their kernels and optimisers, numpy
   arrays and plain containers), and :func:`skops.io.get_untrusted_types` may only report types
@@ -39,9 +44,11 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
 import os
 import re
 import zipfile
+import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -215,30 +222,103 @@ def _not_a_model(path, why: str) -> InputError:
                       "'glassdyn train' or glassdyn.modelfile.save_model", source=str(path))
 
 
+def _damaged(path, why: str) -> InputError:
+    return InputError(f"the model file is damaged ({why}); train the model again or restore the file",
+                      source=str(path))
+
+
 def _open(path) -> tuple[zipfile.ZipFile, Path]:
     path = Path(path)
     if not path.is_file():
-        raise InputError("model file not found", source=str(path))
+        raise InputError("model file not found" if not path.is_dir() else "this is a folder, not a model file",
+                         source=str(path))
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot read the model file ({exc.strerror or exc})", source=str(path)) from None
     if not zipfile.is_zipfile(path):
-        raise _not_a_model(path, "it is not a zip archive")
+        raise _not_a_model(path, "it is not a zip archive: empty, truncated or another kind of file")
     try:
         z = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise _not_a_model(path, f"damaged zip: {exc}") from exc
-    names = set(z.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _damaged(path, f"bad zip archive: {exc}") from exc
+    listed = z.namelist()
+    names = set(listed)
     unknown = sorted(n for n in names - _MEMBERS if not _TYPE_MEMBER.fullmatch(n))
     if unknown:
+        z.close()
         raise InputError(f"refusing to load: the model file holds unexpected members {unknown} "
                          f"(a glassdyn model holds only {sorted(_MEMBERS)} and per-type model_t<k>.skops); "
                          "it may have been tampered with", source=str(path))
+    twice = sorted({n for n in listed if listed.count(n) > 1})
+    if twice:
+        z.close()
+        raise InputError(f"refusing to load: the model file holds {', '.join(twice)} more than once (only one copy "
+                         "would be read); it may have been tampered with", source=str(path))
     if "meta.json" not in names:
+        z.close()
         raise _not_a_model(path, "no meta.json")
     return z, path
 
 
+def _read_member(z: zipfile.ZipFile, name: str, path: Path) -> bytes:
+    """The bytes of one member; bad zip data (CRC, truncation, encryption) is an InputError."""
+    try:
+        return z.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as exc:
+        raise _damaged(path, f"{name} cannot be read: {exc}") from exc
+
+
+def _int_like(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _check_params(params, path: Path) -> None:
+    """``meta.json`` ``params``: a dict of the known PropensityModel parameters, each of its type."""
+    if not isinstance(params, dict):
+        raise _damaged(path, f"meta.json 'params' is a {type(params).__name__}, not an object")
+    number = (lambda v: v is None or (isinstance(v, numbers.Real) and not isinstance(v, bool)))
+    integer = (lambda v: v is None or _int_like(v))
+    checks = {
+        "model": lambda v: v in MODELS, "alpha": number, "select": lambda v: v is None or isinstance(v, str),
+        "n_features": integer, "hidden_layer_sizes": lambda v: isinstance(v, (list, tuple)) and all(
+            _int_like(h) and h > 0 for h in v), "max_iter": integer, "gp_max_samples": integer,
+        "gp_ard": lambda v: isinstance(v, bool), "random_state": integer, "seed": integer,
+        "per_type": lambda v: isinstance(v, str), "min_type_rows": integer,
+    }
+    for key, value in params.items():
+        if key not in checks:
+            raise _damaged(path, f"meta.json 'params' holds an unknown parameter '{key}'; if the file was written "
+                                 "by a newer glassdyn, upgrade glassdyn")
+        if not checks[key](value):
+            raise _damaged(path, f"meta.json parameter '{key}' has the invalid value {value!r}")
+
+
+def _check_fields(meta: dict, path: Path) -> None:
+    """The types of the fields of ``meta.json`` that loading and predicting use."""
+    names = meta["feature_names"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise _damaged(path, "meta.json 'feature_names' is not a non-empty list of names")
+    if len(set(names)) != len(names):
+        raise _damaged(path, "meta.json 'feature_names' lists a name twice")
+    if not isinstance(meta["support"], list) or not all(_int_like(i) for i in meta["support"]):
+        raise _damaged(path, "meta.json 'support' is not a list of feature indices")
+    _check_params(meta["params"], path)
+    for key, kind in (("n_train", numbers.Integral), ("train_groups", list), ("target", str),
+                      ("descriptor_params", dict), ("metrics", dict), ("extra", dict), ("selected_features", list)):
+        if meta.get(key) is not None and (not isinstance(meta[key], kind) or isinstance(meta[key], bool)):
+            raise _damaged(path, f"meta.json '{key}' has the wrong type ({type(meta[key]).__name__})")
+    pt = meta.get("per_type") or {}
+    for k, entry in enumerate(pt.get("models") or []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("support"), list) or \
+                not all(_int_like(i) for i in entry["support"]) or not _int_like(entry.get("n_train", 0)):
+            raise _damaged(path, f"meta.json: per-type model {k} lacks a valid support or n_train")
+
+
 def _parse_meta(z: zipfile.ZipFile, path: Path) -> dict:
     try:
-        meta = json.loads(z.read("meta.json").decode("utf-8"))
+        meta = json.loads(_read_member(z, "meta.json", path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _not_a_model(path, f"meta.json is not valid JSON: {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -263,6 +343,7 @@ def _parse_meta(z: zipfile.ZipFile, path: Path) -> dict:
             raise InputError("meta.json lists no valid particle types for a per-type model", source=str(path))
         if pt["mode"] == "separate" and (not isinstance(pt.get("models"), list) or len(pt["models"]) != len(types)):
             raise InputError("meta.json lacks the per-type models of a per_type='separate' model", source=str(path))
+    _check_fields(meta, path)
     return meta
 
 
@@ -293,27 +374,37 @@ def _schema_types(schema) -> set[str]:
     return found
 
 
-def _load_skops(data: bytes, kind: str, path: Path):
+def _load_skops(data: bytes, kind: str, path: Path, member: str = "model.skops"):
     try:
         import skops.io as sio
     except ImportError as exc:  # pragma: no cover
-        raise GlassdynError("loading an MLP or GP model needs skops: pip install 'glassdyn[models]'") from exc
+        raise GlassdynError("loading an MLP or GP model needs skops: pip install 'glassdyn[models]' "
+                            "(or pip install skops)") from exc
     try:
         inner = zipfile.ZipFile(io.BytesIO(data))
         schema = json.loads(inner.read("schema.json").decode("utf-8"))
-    except (zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"the model part (model.skops) is damaged: {exc}", source=str(path)) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, UnicodeDecodeError, RuntimeError,
+            NotImplementedError) as exc:
+        raise InputError(f"the model part ({member}) is damaged: {exc}", source=str(path)) from exc
     found = _schema_types(schema)
     refused = sorted(t for t in found if t not in ALLOWED_TYPES)
     if refused:
         raise InputError(f"refusing to load: the model part references types that are not allowed: "
                          f"{', '.join(refused)}; the file may have been tampered with", source=str(path))
-    untrusted = sio.get_untrusted_types(data=data)
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the schema: a damaged part
+        raise InputError(f"the model part ({member}) is damaged: {type(exc).__name__}: {exc}",
+                         source=str(path)) from exc
     bad = sorted(t for t in untrusted if t not in TRUSTED_TYPES)
     if bad:
         raise InputError(f"refusing to load: skops reports untrusted types {', '.join(bad)}; "
                          "the file may have been tampered with", source=str(path))
-    obj = sio.loads(data, trusted=sorted(untrusted))
+    try:
+        obj = sio.loads(data, trusted=sorted(untrusted))
+    except Exception as exc:  # noqa: BLE001 - only allowed types are built: a failure means damaged data
+        raise InputError(f"the model part ({member}) is damaged: {type(exc).__name__}: {exc}",
+                         source=str(path)) from exc
     full = f"{type(obj).__module__}.{type(obj).__qualname__}"
     if full != _EXPECTED_CLASS[kind]:
         raise InputError(f"the model part holds a {full}, expected {_EXPECTED_CLASS[kind]}", source=str(path))
@@ -355,11 +446,7 @@ def load_model(path) -> PropensityModel:
         kind = meta["model"]
         if "arrays.npz" not in z.namelist():
             raise _not_a_model(path, "no arrays.npz")
-        try:
-            with np.load(io.BytesIO(z.read("arrays.npz")), allow_pickle=False) as npz:
-                arrays = {k: np.asarray(npz[k]) for k in npz.files}
-        except ValueError as exc:  # object arrays need pickle: refused
-            raise InputError(f"refusing to load arrays.npz: {exc}", source=str(path)) from exc
+        arrays = _read_arrays(_read_member(z, "arrays.npz", path), path)
         pt = meta.get("per_type") or {"mode": "joint"}
         mode = pt["mode"]
         wanted = set() if kind in _LINEAR else (
@@ -372,7 +459,8 @@ def load_model(path) -> PropensityModel:
         if wanted - present:
             raise InputError(f"the '{kind}' model file has no {', '.join(sorted(wanted - present))} part",
                              source=str(path))
-        skops_data = {n: z.read(n) for n in sorted(wanted)}
+        skops_data = {n: _read_member(z, n, path) for n in sorted(wanted)}
+        _check_array_names(arrays, kind, mode, len(pt.get("types") or []), path)
 
     names = [str(n) for n in meta["feature_names"]]
     support = _support(meta["support"], len(names), path)
@@ -406,7 +494,8 @@ def load_model(path) -> PropensityModel:
             sub.model = kind
             sub_support = _support(entry["support"], len(names), path)
             sub.scaler_, sub.estimator_ = _core(kind, len(sub_support), arrays, f"t{k}_",
-                                                skops_data.get(f"model_t{k}.skops"), int(entry.get("n_train", 0)), path)
+                                                skops_data.get(f"model_t{k}.skops"), int(entry.get("n_train", 0)), path,
+                                                member=f"model_t{k}.skops")
             _set_common(sub, names, sub_support, int(entry.get("n_train", 0)), meta)
             sub.per_type_, sub.types_, sub.models_, sub.type_columns_ = "joint", None, None, []
             sub.selected_features_by_type_ = sub.n_train_by_type_ = None
@@ -432,6 +521,41 @@ def load_model(path) -> PropensityModel:
     return model
 
 
+def _read_arrays(data: bytes, path: Path) -> dict:
+    """The plain float arrays of ``arrays.npz`` (no pickle), each checked to be finite."""
+    if not data.startswith(b"PK"):
+        raise _damaged(path, "arrays.npz is not an .npz archive")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: np.asarray(npz[k]) for k in npz.files}
+    except ValueError as exc:  # object arrays need pickle: refused
+        raise InputError(f"refusing to load arrays.npz: {exc}", source=str(path)) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, RuntimeError, NotImplementedError) as exc:
+        raise _damaged(path, f"arrays.npz cannot be read: {exc}") from exc
+    for name, a in arrays.items():
+        if a.dtype.kind != "f":
+            raise _damaged(path, f"arrays.npz '{name}' holds {a.dtype} values, not floats")
+        if not np.all(np.isfinite(a)):
+            raise _damaged(path, f"arrays.npz '{name}' holds NaN or infinite values")
+        if name.endswith("scaler_scale") and np.any(a <= 0):
+            raise _damaged(path, f"arrays.npz '{name}' holds a scale <= 0")
+    return arrays
+
+
+def _check_array_names(arrays: dict, kind: str, mode: str, n_types: int, path: Path) -> None:
+    """``arrays.npz`` holds exactly the arrays of this kind of model (none missing, none extra)."""
+    parts = ["scaler_mean", "scaler_scale", "scaler_var"] + (["coef", "intercept"] if kind in _LINEAR else [])
+    prefixes = [f"t{k}_" for k in range(n_types)] if mode == "separate" else [""]
+    expected = {p + a for p in prefixes for a in parts}
+    extra = sorted(set(arrays) - expected)
+    if extra:
+        raise _damaged(path, f"arrays.npz holds arrays a '{kind}' model (per_type {mode}) does not have: "
+                             f"{', '.join(extra)}")
+    missing = sorted(expected - set(arrays))
+    if missing:
+        raise _damaged(path, f"arrays.npz lacks {', '.join(missing)}")
+
+
 def _support(values, n_names: int, path) -> np.ndarray:
     support = np.asarray(values, dtype=np.int64)
     if support.ndim != 1 or support.size == 0 or support.min() < 0 or support.max() >= n_names:
@@ -451,7 +575,8 @@ def _set_common(model, names, support, n_train: int, meta: dict) -> None:
         model.n_iter_ = est.n_iter_
 
 
-def _core(kind: str, k: int, arrays: dict, prefix: str, skops_data: bytes | None, n_train: int, path):
+def _core(kind: str, k: int, arrays: dict, prefix: str, skops_data: bytes | None, n_train: int, path,
+          member: str = "model.skops"):
     """The scaler and regressor of one part of a model file, checked against ``k`` inputs."""
     from sklearn.preprocessing import StandardScaler
     for key in ("scaler_mean", "scaler_scale", "scaler_var"):
@@ -479,7 +604,7 @@ def _core(kind: str, k: int, arrays: dict, prefix: str, skops_data: bytes | None
         return scaler, est
     if skops_data is None:
         raise InputError(f"the '{kind}' model file has no model.skops part", source=str(path))
-    est = _load_skops(skops_data, kind, path)
+    est = _load_skops(skops_data, kind, path, member=member)
     if getattr(est, "n_features_in_", k) != k:
         raise InputError(f"the model part expects {est.n_features_in_} features, meta.json lists {k}",
                          source=str(path))

@@ -203,7 +203,7 @@ def test_cli_ensemble(tmp_path, capsys):
     assert len(frames) == len(manifest["parameters"]["times"])
     assert sorted(np.unique(frames[0][:, 1]).astype(int)) == [1, 2, 3]
     assert np.bincount(frames[0][:, 1].astype(int))[1:].tolist() == [56, 31, 33]   # 600:330:360 of 120
-    assert main(["simulate", "ensemble", "--output", str(tmp_path / "x")]) == 1
+    assert main(["simulate", "ensemble", "--output", str(tmp_path / "x")]) == 2
     assert "needs --temperature" in capsys.readouterr().err
 
 

@@ -229,16 +229,16 @@ def test_resume_reuses_everything_and_refuses_other_runs(demo_tiny, tmp_path):
     assert new["renderer"] == "matplotlib"
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--configurations", "3", "--train", "3"], ["train", "configurations"]),
-    (["--n", "100"], ["n = 100", "too small"]),
-    (["--replicas", "1"], ["at least 2 replicas"]),
+@pytest.mark.parametrize("args, words, code", [
+    (["--configurations", "3", "--train", "3"], ["train", "configurations"], 2),  # usage errors: exit code 2
+    (["--n", "100"], ["n = 100", "too small"], 1),
+    (["--replicas", "1"], ["at least 2 replicas"], 2),
 ])
-def test_bad_parameters_are_refused_before_simulating(tmp_path, args, words, capsys):
+def test_bad_parameters_are_refused_before_simulating(tmp_path, args, words, code, capsys):
     from glassdyn.cli import main
 
     out = tmp_path / "d"
-    assert main(["demo", "--size", "tiny", "-o", str(out), "--quiet", *args]) == 1
+    assert main(["demo", "--size", "tiny", "-o", str(out), "--quiet", *args]) == code
     err = capsys.readouterr().err
     for w in words:
         assert w in err, err

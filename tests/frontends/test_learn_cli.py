@@ -91,7 +91,7 @@ def test_train_errors(tmp_path, dumps, capsys):
                  "-o", str(tmp_path / "m.gdm")]) == 1
     assert "needs at least 5 configurations, got 2" in capsys.readouterr().err
     assert main(["train", dumps[0], "--target", "propensity_t10", "--select", "lasso",
-                 "-o", str(tmp_path / "m.gdm")]) == 1
+                 "-o", str(tmp_path / "m.gdm")]) == 2  # a usage error: found before any work
     assert "--n-features" in capsys.readouterr().err
 
 
@@ -149,7 +149,7 @@ def test_classify_cli_on_shifted_feature(tmp_path, capsys):
     assert r["auc_mean"] > 0.95 and len(r["auc"]) == 5 and r["classes"] == ["glass", "liquid"]
     assert "rho_L1.0_mean" in r["feature_names"] and len(r["configurations"]) == 20
     assert (tmp_path / "rep_roc.png").exists()
-    assert main(["classify", "--class", "liquid", *a, "-o", str(rep)]) == 1
+    assert main(["classify", "--class", "liquid", *a, "-o", str(rep)]) == 2
     assert "exactly two" in capsys.readouterr().err
 
 

@@ -117,7 +117,7 @@ def test_cli_render_missing_property(dump2d, tmp_path, capsys):
 def test_cli_render_bad_size_and_colour_map(dump2d, tmp_path, capsys):
     from glassdyn.cli import main
 
-    assert main(["render", str(dump2d), "-p", "noise", "-o", str(tmp_path / "x.png"), "--size", "big"]) == 1
+    assert main(["render", str(dump2d), "-p", "noise", "-o", str(tmp_path / "x.png"), "--size", "big"]) == 2
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
     assert main(["render", str(dump2d), "-p", "noise", "-o", str(tmp_path / "x.png"), "--cmap", "nosuchmap"]) == 1
     assert "unknown colour map 'nosuchmap'" in capsys.readouterr().err

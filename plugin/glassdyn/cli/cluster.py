@@ -42,7 +42,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .._atomic import write_text_atomic
     from ..lammps import cluster
+    from ._common import check_inputs, check_output_file, check_suffix, require
 
+    check_suffix(args.config, (".toml", ".json"), "--config", "the cluster configuration")
+    check_inputs([args.config], "cluster configuration")
+    if args.address_file:
+        check_output_file(args.address_file, option="--address-file")
+    require("distributed", "glassdyn cluster")
     config = cluster.load_config(args.config)
     if args.print_job_script:
         print(cluster.job_script(config))

@@ -25,12 +25,15 @@ from pathlib import Path
 import numpy as np
 
 from ..adapters.tables import load_descriptor_params, read_configurations
-from ..errors import InputError
-from ._common import write_json
+from ..errors import InputError, UsageError
+from ._common import (check_inputs, check_output_file, ignored, nonnegative_float, nonnegative_int, positive_float,
+                      positive_int, require, write_json)
 
 __all__ = ["configure", "run", "stack_configurations", "read_with_types"]
 
 TYPE_COLUMNS = ("type", "types")
+#: suffix of model files (glassdyn.modelfile.SUFFIX, not imported here: it imports scikit-learn)
+MODEL_SUFFIX = ".gdm"
 
 
 def _table_types(path: str, n_configs: int) -> list:
@@ -136,39 +139,83 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write (.gdm)")
     parser.add_argument("--select", choices=["imbalance", "lasso", "pearson"],
                         help="feature selection, fitted inside each training fold")
-    parser.add_argument("--n-features", type=int, help="number of features to select")
+    parser.add_argument("--n-features", type=positive_int, help="number of features to select (needs --select)")
     parser.add_argument("--cv", default="loco", choices=["loco", "groupkfold", "none"],
                         help="configuration-wise cross-validation (default leave-one-configuration-out)")
-    parser.add_argument("--n-splits", type=int, default=5, help="folds of groupkfold (default 5)")
+    parser.add_argument("--n-splits", type=positive_int, default=None, help="folds of --cv groupkfold (default 5)")
     parser.add_argument("--per-type", default="auto", choices=["auto", "joint", "separate", "feature"],
                         help="one model for all particle types (joint), one per type (separate), the type as a "
                              "one-hot feature (feature), or auto (default): separate when every type has at least "
                              "1000 training particles (glassdyn.learn.AUTO_MIN_TYPE_ROWS), else joint")
     parser.add_argument("--features", nargs="+", metavar="PATTERN",
                         help="glob patterns of feature columns (default: every descriptor column)")
-    parser.add_argument("--alpha", type=float, help="regularisation (see glassdyn.learn.PropensityModel)")
-    parser.add_argument("--hidden", type=int, nargs="+", default=[32, 16], help="MLP hidden layer sizes")
-    parser.add_argument("--gp-max-samples", type=int, default=1000, help="GP training subsample (default 1000)")
-    parser.add_argument("--min-distance", type=float,
+    parser.add_argument("--alpha", type=nonnegative_float,
+                        help="regularisation of ridge, lasso, mlp and gp (see glassdyn.learn.PropensityModel)")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=None,
+                        help="MLP hidden layer sizes (default 32 16)")
+    parser.add_argument("--gp-max-samples", type=positive_int, default=None,
+                        help="GP training subsample (default 1000)")
+    parser.add_argument("--min-distance", type=positive_float,
                         help="keep training particles at mutual distances >= this (decorrelation length)")
     parser.add_argument("--descriptor-params", metavar="JSON_OR_NPZ",
                         help="descriptor parameters to store in the model: a JSON file or the .npz table of "
                              "'glassdyn describe --table' (default: those used to compute the features, when "
                              "this command computed them); glassdyn predict recomputes features with them")
     parser.add_argument("--potential", help="potential preset for computed descriptors (default auto)")
-    parser.add_argument("--learning-curve", type=int, nargs="+", metavar="K",
+    parser.add_argument("--learning-curve", type=positive_int, nargs="+", metavar="K",
                         help="also score these numbers of selected features (needs --select)")
     parser.add_argument("--report", metavar="JSON", help="cross-validation report (default MODEL.json)")
     parser.add_argument("--plot", action="store_true", help="parity plot (and learning curve) PNGs next to MODEL")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
+
+
+def check_options(args) -> str:
+    """Every option and output, before anything is read; returns the report path.
+
+    A bad value or a conflict raises :class:`~glassdyn.errors.UsageError` (exit code 2); an
+    output that cannot be written or a missing package exits with 1.
+    """
+    from ..potentials import PRESETS
+    if args.select and not args.n_features:
+        raise UsageError("--select needs --n-features K")
+    if args.n_features and not args.select:
+        raise UsageError("--n-features is the number of features --select picks: add --select")
+    if args.learning_curve and not args.select:
+        raise UsageError("--learning-curve needs --select")
+    if args.n_splits is not None and args.n_splits < 2:
+        raise UsageError(f"--n-splits must be at least 2, got {args.n_splits}")
+    if args.n_splits is not None and args.cv != "groupkfold":
+        ignored("--n-splits", f"is for --cv groupkfold, not --cv {args.cv}")
+    if args.alpha is not None and args.model == "linear":
+        ignored("--alpha", "regularises ridge, lasso, mlp and gp; the linear model has none")
+    if args.hidden is not None and args.model != "mlp":
+        ignored("--hidden", f"sets the layers of --model mlp, not {args.model}")
+    if args.gp_max_samples is not None and args.model != "gp":
+        ignored("--gp-max-samples", f"is for --model gp, not {args.model}")
+    if args.potential is not None and args.potential not in ("auto", *PRESETS):
+        raise UsageError(f"unknown --potential '{args.potential}'; choose auto or one of {', '.join(PRESETS)}")
+    if args.min_distance is not None:
+        from ..adapters.tables import is_table_file
+        tables = [p for p in args.inputs if is_table_file(p)]
+        if tables:
+            raise UsageError(f"--min-distance needs positions: give dumps, not feature tables ({tables[0]})")
+    if args.model in ("mlp", "gp"):
+        require("skops", f"saving a --model {args.model} file")
+    if args.plot:
+        require("matplotlib", "--plot")
+    check_inputs(args.inputs)
+    check_output_file(args.output, suffixes=(MODEL_SUFFIX,), parents=True, inputs=args.inputs)
+    rep_path = args.report or str(Path(args.output).with_suffix(".json"))
+    check_output_file(rep_path, option="--report", suffixes=(".json",), parents=True, inputs=args.inputs)
+    return rep_path
 
 
 def run(args) -> int:
+    rep_path = check_options(args)  # first: a typo is refused before scikit-learn is even imported
     from ..learn import PropensityModel, resolve_per_type
     from ..modelfile import save_model
     from ..validation import cross_validate, learning_curve_features, subsample_min_distance
-    if args.select and not args.n_features:
-        raise InputError("--select needs --n-features K")
+    n_splits = 5 if args.n_splits is None else args.n_splits
     dparams = load_descriptor_params(args.descriptor_params)
     configs = read_with_types(args.inputs, target=args.target, patterns=args.features,
                               descriptor_params=dparams, potential=args.potential)
@@ -181,6 +228,9 @@ def run(args) -> int:
             if c.types is not None:
                 c.types = np.asarray(c.types)[keep]
     X, y, groups, names = stack_configurations(configs)
+    for opt, k in (("--n-features", args.n_features), ("--learning-curve", max(args.learning_curve or [0]))):
+        if k and k > len(names):
+            raise UsageError(f"{opt} {k} is more than the {len(names)} feature columns of the inputs")
     types = stack_types(configs)
     if dparams is None:
         dparams = next((c.params for c in configs if c.params), {})
@@ -188,7 +238,8 @@ def run(args) -> int:
     # model that is saved (a fold holds fewer particles and could fall below the threshold)
     per_type = resolve_per_type(args.per_type, types)
     model = PropensityModel(args.model, alpha=args.alpha, select=args.select, n_features=args.n_features,
-                            hidden_layer_sizes=tuple(args.hidden), gp_max_samples=args.gp_max_samples,
+                            hidden_layer_sizes=tuple(args.hidden or (32, 16)),
+                            gp_max_samples=1000 if args.gp_max_samples is None else args.gp_max_samples,
                             random_state=args.seed, per_type=per_type)
     report: dict = {"inputs": [c.label for c in configs], "target": args.target, "features": names,
                     "per_type": {"requested": args.per_type, "resolved": per_type}}
@@ -198,7 +249,7 @@ def run(args) -> int:
     metrics = {}
     cv_res = None
     if args.cv != "none":
-        cv_res = cross_validate(model, X, y, groups, types=types, cv=args.cv, n_splits=args.n_splits,
+        cv_res = cross_validate(model, X, y, groups, types=types, cv=args.cv, n_splits=n_splits,
                                 feature_names=names)
         report["cross_validation"] = cv_res.to_dict()
         metrics = {"cv": args.cv, **cv_res.summary()}
@@ -210,10 +261,8 @@ def run(args) -> int:
         for line in lines[1:]:
             print(line)
     if args.learning_curve:
-        if not args.select:
-            raise InputError("--learning-curve needs --select")
         lc = learning_curve_features(model, X, y, groups, args.learning_curve, types=types,
-                                     cv=args.cv if args.cv != "none" else "loco", n_splits=args.n_splits,
+                                     cv=args.cv if args.cv != "none" else "loco", n_splits=n_splits,
                                      feature_names=names)
         report["learning_curve_features"] = lc
     model.fit(X, y, groups, types=types, feature_names=names)
@@ -228,19 +277,20 @@ def run(args) -> int:
             print(f"selected features: {', '.join(model.selected_features_)}")
     out = save_model(model, args.output, descriptor_params=dparams, metrics=metrics, target=args.target,
                      extra={"inputs": report["inputs"]})
-    rep_path = args.report or str(Path(args.output).with_suffix(".json"))
     write_json(rep_path, report, parents=True)
-    msg = f"wrote {out} and {rep_path}"
+    print(f"wrote {out} and {rep_path}", flush=True)
     if args.plot:
+        msg = "wrote"
         from ..plots.learn import parity_plot, plot_learning_curve
         stem = str(Path(args.output).with_suffix(""))
         if cv_res is not None:
             parity_plot(y, cv_res.y_pred, f"{stem}_parity.png", groups=groups, label=args.target)
-            msg += f", {stem}_parity.png"
+            msg += f" {stem}_parity.png"
         if args.learning_curve:
             lc = report["learning_curve_features"]
             plot_learning_curve(lc["n_features"], lc["mean"], f"{stem}_learning_curve.png", spread=lc["std"],
                                 ylabel=f"held-out {lc['metric']} (per configuration)")
-            msg += f", {stem}_learning_curve.png"
-    print(msg)
+            msg += f"{',' if cv_res is not None else ''} {stem}_learning_curve.png"
+        if msg != "wrote":
+            print(msg)
     return 0
