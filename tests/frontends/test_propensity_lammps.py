@@ -66,10 +66,10 @@ velocity all create 0.6 ${seed} dist gaussian mom yes
 fix 1 all nvt temp 0.6 0.6 0.5
 fix 2 all enforce2d
 reset_timestep 0
-variable f equal logfreq3(10,20,4000)
+variable f equal logfreq3(10,24,16000)
 dump d all custom 10 rep_${base}_${r}.dump id type xu yu
 dump_modify d every v_f first yes
-run 4000
+run 16000
 undump d
 next r
 jump SELF rep
@@ -117,10 +117,11 @@ def test_cli_on_lammps_ensemble_and_reproducible_propensity(ka2d_ensemble, capsy
     tau_cli = float(next(x for x in lines if x.startswith("# tau_alpha_all")).split("=")[1])
     q_cli = float(next(x for x in lines if x.startswith("# q =")).split()[3])
     assert 6.0 < q_cli < 7.6  # first peak of S(q) of a dense 2D LJ liquid
-    assert 1.0 < tau_cli < 20.0
+    # cage-relative F_s (the 2D default) decays slower than the plain one: tau ~ 35 at T = 0.6
+    assert 5.0 < tau_cli < 80.0
 
     ens = load_ensemble(reps, d / "ref.dump")
-    assert ens.n_replicas == 24 and ens.times[-1] == pytest.approx(20.0)
+    assert ens.n_replicas == 24 and ens.times[-1] == pytest.approx(80.0)
     res = analyze_ensemble(ens, potential="ka2d", q=q_cli)
     assert res.tau_alpha[0] == pytest.approx(tau_cli, rel=1e-6)
     # F_s decays from 1 through 1/e; bond breaking decays from 1 but little (a viscous liquid)
